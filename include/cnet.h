@@ -682,6 +682,51 @@ CNET_EXTERN int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t 
 CNET_EXTERN int cnet_socket_end_enc(cnet_socket_t *s, const char *str, size_t len,
                                     const char *encoding, cnet_write_cb cb, void *arg);
 
+/*
+ * Framing helpers (beyond Node). Opt-in per socket and layered on the byte
+ * stream: once set, whole frames arrive as 'frame' events (the 'data' event
+ * still fires with the raw bytes). No frame is split or lost across reads.
+ * A frame over max_size is an error: the socket is destroyed with
+ * CNET_ERR_FRAME_TOO_LARGE (length-prefixed, fixed) or CNET_ERR_LINE_TOO_LONG
+ * (lines). At 'end', lines mode emits a trailing partial line as a last
+ * frame; a partial length-prefixed or fixed frame at 'end' is dropped and
+ * reported as 'error' CNET_ERR_STREAM_PREMATURE_CLOSE.
+ */
+typedef enum {
+    CNET_FRAMING_NONE,
+    CNET_FRAMING_LINES,           /* frames end with delimiter (not included in the frame) */
+    CNET_FRAMING_LENGTH_PREFIXED, /* header of header_bytes holding the payload length */
+    CNET_FRAMING_FIXED            /* records of exactly record_size bytes */
+} cnet_framing_mode_t;
+
+typedef struct cnet_framing_opts {
+    cnet_framing_mode_t mode;
+    const char *delimiter;   /* LINES: NULL means "\n" */
+    size_t delimiter_len;    /* LINES: 0 means strlen(delimiter) */
+    size_t max_size;         /* LINES, LENGTH_PREFIXED: 0 means 1 MiB */
+    unsigned header_bytes;   /* LENGTH_PREFIXED: 1, 2, 4 or 8 */
+    bool little_endian;      /* LENGTH_PREFIXED: header byte order (default big-endian) */
+    size_t record_size;      /* FIXED: > 0 */
+} cnet_framing_opts_t;
+#define CNET_FRAMING_OPTS_INIT {CNET_FRAMING_NONE, NULL, 0, 0, 0, false, 0}
+
+/**
+ * Sets (or with mode NONE or @p opts NULL, removes) framing on @p s. Bytes
+ * already buffered by a previous framing mode are discarded.
+ * @return 0, CNET_ERR_INVALID_ARG_VALUE (bad header_bytes, zero record_size,
+ *   empty delimiter), CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opts_t *opts);
+
+/**
+ * Writes one frame in the socket's framing: the length header then @p data
+ * (LENGTH_PREFIXED), or @p data then the delimiter (LINES), or @p data that
+ * must be exactly record_size bytes (FIXED). Returns as cnet_socket_write(),
+ * or CNET_ERR_FRAME_TOO_LARGE / CNET_ERR_INVALID_ARG_VALUE.
+ */
+CNET_EXTERN int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len,
+                                        cnet_write_cb cb, void *arg);
+
 /* ------------------------------------------------------------------------
  * 8. ADDRESSES
  * ------------------------------------------------------------------------ */
