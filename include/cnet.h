@@ -546,6 +546,20 @@ CNET_EXTERN int cnet_socket_end_str(cnet_socket_t *s, const char *str);
 CNET_EXTERN void cnet_socket_cork(cnet_socket_t *s);
 CNET_EXTERN void cnet_socket_uncork(cnet_socket_t *s);
 
+/**
+ * src.pipe(dst, {end}): every byte read from @p src is written to @p dst,
+ * with backpressure: when dst's write returns 1, src is paused until dst's
+ * 'drain'. With @p end, dst is ended (after its queue flushes) when src
+ * emits 'end'. The pipe is undone when either side closes or dst refuses a
+ * write; errors are not forwarded (as in Node: listen for 'error' on both).
+ * Starts src flowing (resume).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE (src == dst),
+ *   CNET_ERR_STREAM_DESTROYED, CNET_ERR_STREAM_ALREADY_PIPED, CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_socket_pipe(cnet_socket_t *src, cnet_socket_t *dst, bool end);
+/** src.unpipe(): undoes cnet_socket_pipe(); a source paused by it is resumed. No-op if not piped. */
+CNET_EXTERN int cnet_socket_unpipe(cnet_socket_t *src);
+
 /* Ending the socket. --------------------------------------------------------- */
 
 /**

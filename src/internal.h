@@ -1,12 +1,22 @@
 /*
  * Private declarations shared between the library's files. Never installed.
  * Internal symbols shared across files use the cnet__ prefix.
+ *
+ * Layers (bottom up): alloc/log/errors -> loop (ticks, shared read buffer)
+ * -> emitter -> socket (lifecycle) + stream (byte path: read, write queue,
+ * shutdown) + connect (DNS, connect attempts) -> server (listen, accept).
+ * The byte path goes through stream.c only, so a TLS layer can later sit
+ * between libuv and the socket's stream semantics.
  */
 #ifndef CNET_INTERNAL_H
 #define CNET_INTERNAL_H
 
 #include <cnet.h>
 #include <string.h>
+#include <uv.h>
+
+#include "encoding.h"
+#include "framing.h"
 
 /* ---- alloc.c: every allocation goes through the replaceable allocator ---- */
 void *cnet__malloc(size_t n);
@@ -17,5 +27,248 @@ char *cnet__strdup(const char *s);
 
 #define CNET__UNUSED(x) ((void)(x))
 #define CNET__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- errors.c ----------------------------------------------------------- */
+
+/* Maps a libuv status to a cnet code (identical for errno codes, EAI_* renamed). */
+int cnet__err_from_uv(int uverr);
+
+/*
+ * Error storage for an event, allocated only when an error happens so idle
+ * sockets do not pay for it. cnet__errinfo_set() formats Node's message:
+ * "<syscall> <CODE> <address>:<port>" (connect style) or with the libuv
+ * message after the code (listen style, Node's uvExceptionWithHostPort).
+ */
+typedef struct cnet__errinfo {
+    cnet_error_t pub;
+    char address[CNET_ADDRSTRLEN];
+    char hostname[256];
+    char message[512];
+} cnet__errinfo_t;
+
+enum { CNET__MSG_PLAIN, CNET__MSG_WITH_TEXT };
+void cnet__errinfo_set(cnet__errinfo_t *e, int code, const char *syscall, const char *address,
+                       int port, const char *hostname, int style);
+
+/* ---- log.c -------------------------------------------------------------- */
+extern int cnet__log_level; /* messages above it are dropped before formatting */
+void cnet__log_(cnet_log_level_t level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+#define cnet__log(level, ...)                                                  \
+    do {                                                                       \
+        if ((int)(level) <= cnet__log_level)                                   \
+            cnet__log_((level), __VA_ARGS__);                                  \
+    } while (0)
+
+/* ---- loop.c ------------------------------------------------------------- */
+
+/* A deferred call, run on a later loop turn (Node's process.nextTick). */
+typedef struct cnet__tick cnet__tick_t;
+typedef void (*cnet__tick_fn)(cnet__tick_t *t);
+struct cnet__tick {
+    cnet__tick_t *next;
+    cnet__tick_fn fn;
+    void *obj;      /* retained socket or server, or NULL */
+    int kind;       /* 1 socket, 2 server: how to release obj */
+    int code;
+    void *cb;
+    void *arg;
+    size_t count;
+};
+
+#define CNET__READ_BUF_SIZE (64 * 1024)
+
+struct cnet_loop_s {
+    uv_loop_t *uv;
+    uv_loop_t uv_storage; /* used when the loop is ours */
+    bool owned;           /* false: adopted with cnet_loop_from_uv() */
+    bool is_default;
+    size_t alive;         /* sockets and servers not yet freed */
+    unsigned next_id;     /* for log lines: sock#N, srv#N */
+    char *read_buf;       /* one buffer shared by every socket's reads */
+    cnet__strbuf_t text;  /* decoded text for 'data' with setEncoding, reused */
+    cnet__tick_t *tick_head, *tick_tail;
+    uv_idle_t tick_idle;  /* keeps poll from blocking while ticks wait */
+    uv_check_t tick_check;
+    bool ticks_active;
+    bool in_run;
+};
+
+/* Queues @p fn; @p obj (a socket or server, kind 1 or 2) is retained until it ran. */
+cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind);
+cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop);
+
+/* Blocks SIGPIPE in this thread around a write that libuv may make at once. */
+typedef struct {
+    bool active;
+    bool was_pending;
+    unsigned char oldmask[128]; /* sigset_t, kept opaque here */
+} cnet__sigpipe_guard_t;
+void cnet__sigpipe_block(cnet__sigpipe_guard_t *g);
+void cnet__sigpipe_restore(cnet__sigpipe_guard_t *g);
+
+/* ---- emitter.c ---------------------------------------------------------- */
+
+typedef void (*cnet__any_cb)(void);
+
+enum { CNET__L_ONCE = 1, CNET__L_FIRED = 2, CNET__L_REMOVED = 4 };
+
+typedef struct cnet__listener {
+    cnet__any_cb cb;
+    void *arg;
+    cnet_free_fn arg_free;
+    struct cnet__listener *next_dead;
+    uint8_t type;
+    uint8_t flags;
+} cnet__listener_t;
+
+typedef struct cnet__emitter {
+    cnet__listener_t **items;
+    uint32_t n, cap;
+    uint32_t depth;           /* emits in progress */
+    cnet__listener_t *dead;   /* removed during an emit; freed at depth 0 */
+} cnet__emitter_t;
+
+/* Calls one listener with the right function type. */
+typedef void (*cnet__invoke_fn)(void *self, cnet__any_cb cb, const cnet_event_t *ev, void *arg);
+
+int cnet__emitter_add(cnet__emitter_t *em, int type, cnet__any_cb cb, void *arg,
+                      cnet_free_fn arg_free, bool once, bool prepend);
+void cnet__emitter_remove(cnet__emitter_t *em, int type, cnet__any_cb cb, void *arg);
+void cnet__emitter_remove_all(cnet__emitter_t *em, int type);
+size_t cnet__emitter_count(const cnet__emitter_t *em, int type);
+/* Returns the number of listeners called. The caller must keep self alive. */
+size_t cnet__emit(cnet__emitter_t *em, void *self, const cnet_event_t *ev, cnet__invoke_fn invoke);
+void cnet__emitter_free(cnet__emitter_t *em);
+
+/* ---- socket.c / stream.c / connect.c ------------------------------------ */
+
+enum {
+    CNET__S_CONNECTING = 1u << 0,  /* lookup or connect in progress */
+    CNET__S_CONNECTED = 1u << 1,   /* the handle is open and connected */
+    CNET__S_READING = 1u << 2,     /* uv_read_start is active */
+    CNET__S_PAUSED = 1u << 3,      /* user paused */
+    CNET__S_ENDING = 1u << 4,      /* end() called: no more writes */
+    CNET__S_SHUTDOWN = 1u << 5,    /* shutdown request sent */
+    CNET__S_FINISHED = 1u << 6,    /* 'finish' emitted */
+    CNET__S_EOF = 1u << 7,         /* peer's FIN seen, 'end' emitted */
+    CNET__S_DESTROYED = 1u << 8,
+    CNET__S_CLOSED = 1u << 9,      /* 'close' emitted */
+    CNET__S_HALF_OPEN = 1u << 10,  /* allowHalfOpen */
+    CNET__S_NO_DELAY = 1u << 11,
+    CNET__S_KEEP_ALIVE = 1u << 12,
+    CNET__S_NEED_DRAIN = 1u << 13,
+    CNET__S_UNREF = 1u << 14,
+    CNET__S_HAD_ERROR = 1u << 15,
+    CNET__S_HANDLE = 1u << 16,     /* h is initialised and not yet closed */
+    CNET__S_TIMER_ARMED = 1u << 17,
+    CNET__S_EVER_CONNECTED = 1u << 18,
+    CNET__S_PIPE = 1u << 19,       /* h is a uv_pipe_t */
+    CNET__S_RESET = 1u << 20,      /* close with RST */
+    CNET__S_NO_DELAY_SET = 1u << 21,
+    CNET__S_CONNECT_STARTED = 1u << 22, /* connect() was called at least once */
+    CNET__S_RETRY_CLOSING = 1u << 23,   /* handle closing between two connect attempts */
+};
+
+typedef struct cnet__wreq cnet__wreq_t;
+typedef struct cnet__wbatch cnet__wbatch_t;
+typedef struct cnet__connect cnet__connect_t;
+
+struct cnet_socket_s {
+    cnet__emitter_t em;
+    cnet_loop_t *loop;
+    int refs;                  /* 1 while alive + retains + emits + ticks */
+    uint32_t flags;
+    unsigned id;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    cnet_server_t *server;     /* the server that accepted it (retained) */
+    void *data;
+    /* writes */
+    cnet__wreq_t *wq_head, *wq_tail; /* queued, not yet handed to libuv */
+    cnet__wbatch_t *inflight;        /* the one uv_write in progress */
+    size_t queued_bytes;             /* writableLength */
+    size_t hwm;
+    unsigned corked;
+    /* idle timeout: the timer is only re-armed lazily, so I/O costs one store */
+    uv_timer_t *timer;
+    unsigned timeout_ms;
+    uint64_t last_active;
+    unsigned keep_alive_delay_ms;
+    uint64_t bytes_read, bytes_written;
+    cnet__connect_t *conn;            /* connect state while connecting */
+    cnet__errinfo_t *err;             /* the error to report, if any */
+    cnet__wreq_t *cancelled;          /* writes failed by destroy, reported before close */
+    cnet__decoder_t decoder;          /* setEncoding: valid when decoding */
+    bool decoding;
+    cnet__framer_t framer;            /* framing helpers (idle unless set) */
+    cnet_write_cb end_cb;             /* end()'s callback: at 'finish', or ECANCELED */
+    void *end_arg;
+    cnet_socket_t *pipe_dst;          /* pipe(): where our data goes, or NULL */
+    cnet_socket_t *pipe_src;          /* pipe(): who writes into us, or NULL */
+    bool pipe_end;                    /* end dst when we end */
+    bool pipe_paused;                 /* paused by pipe() backpressure */
+};
+
+#define CNET__DEFAULT_HWM (16 * 1024)
+
+/* Lifetime (socket.c). */
+void cnet__socket_retain(cnet_socket_t *s);
+void cnet__socket_release(cnet_socket_t *s);
+int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out);
+void cnet__socket_emit(cnet_socket_t *s, const cnet_event_t *ev);
+void cnet__socket_emit_simple(cnet_socket_t *s, cnet_event_type_t type);
+void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall);
+void cnet__socket_touch(cnet_socket_t *s);
+void cnet__socket_apply_options(cnet_socket_t *s);
+void cnet__socket_maybe_close(cnet_socket_t *s);
+void cnet__socket_finish_close(cnet_socket_t *s);
+
+/* Byte path (stream.c). */
+void cnet__stream_start_reading(cnet_socket_t *s);
+void cnet__stream_stop_reading(cnet_socket_t *s);
+void cnet__stream_flush(cnet_socket_t *s);
+void cnet__stream_maybe_shutdown(cnet_socket_t *s);
+void cnet__stream_cancel_queued(cnet_socket_t *s);
+void cnet__stream_report_cancelled(cnet_socket_t *s);
+int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
+                       cnet_free_fn dispose, cnet_write_cb cb, void *arg);
+void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len);
+void cnet__stream_on_eof(cnet_socket_t *s);
+
+/* pipe() (pipe.c). */
+void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);
+void cnet__pipe_on_end(cnet_socket_t *src);
+void cnet__pipe_detach(cnet_socket_t *s);
+
+/* Connecting (connect.c). */
+void cnet__connect_cancel(cnet_socket_t *s);
+void cnet__connect_free(cnet_socket_t *s);
+
+/* ---- server.c ----------------------------------------------------------- */
+void cnet__server_retain(cnet_server_t *srv);
+void cnet__server_release(cnet_server_t *srv);
+void cnet__server_connection_closed(cnet_server_t *srv);
+
+/* ---- addresses (addr.c) ------------------------------------------------- */
+
+/* Fills @p out from a sockaddr (AF_INET/AF_INET6/AF_UNIX); returns 0 or CNET_EAFNOSUPPORT. */
+int cnet__addr_from_sockaddr(const struct sockaddr *sa, size_t salen, cnet_address_t *out);
+/* Parses an IP literal and port into @p ss; returns 0, or CNET_ERR_INVALID_IP_ADDRESS. */
+int cnet__addr_parse(const char *ip, int port, struct sockaddr_storage *ss);
+/* Checks a Unix socket path: CNET_ENAMETOOLONG if it does not fit in sun_path. */
+int cnet__addr_check_path(const char *path);
+/* Node's port rule: an integer in 0..65535. */
+static inline bool cnet__port_valid(int port)
+{
+    return port >= 0 && port <= 65535;
+}
 
 #endif

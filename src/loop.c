@@ -1,0 +1,296 @@
+/*
+ * Loops: the per-thread default loop, running until nothing ref'd remains,
+ * adopting a libuv loop, the deferred-call queue ("ticks") and SIGPIPE
+ * suppression.
+ *
+ * Ticks are cnet's process.nextTick: every callback that must not run inside
+ * the call that caused it is queued here and run right after the current
+ * loop phase. A uv_check handle drains the queue after each poll phase; a
+ * uv_idle handle, active only while the queue is non-empty, keeps poll from
+ * blocking (and drains ticks queued by timers before poll).
+ */
+#include "internal.h"
+
+#include <cnet/uv.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+static _Thread_local cnet_loop_t *default_loop;
+
+static void tick_drain(cnet_loop_t *loop);
+
+static void on_tick_idle(uv_idle_t *h)
+{
+    tick_drain(h->data);
+}
+
+static void on_tick_check(uv_check_t *h)
+{
+    tick_drain(h->data);
+}
+
+static int loop_setup(cnet_loop_t *loop)
+{
+    loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE);
+    if (!loop->read_buf)
+        return CNET_ENOMEM;
+    uv_idle_init(loop->uv, &loop->tick_idle);
+    uv_check_init(loop->uv, &loop->tick_check);
+    loop->tick_idle.data = loop;
+    loop->tick_check.data = loop;
+    /* The check handle never keeps the loop alive; the idle one does while ticks wait. */
+    uv_unref((uv_handle_t *)&loop->tick_check);
+    return 0;
+}
+
+int cnet_loop_new(cnet_loop_t **out)
+{
+    cnet_loop_t *loop;
+    int err;
+
+    if (!out)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    loop = cnet__calloc(1, sizeof *loop);
+    if (!loop)
+        return CNET_ENOMEM;
+    err = uv_loop_init(&loop->uv_storage);
+    if (err) {
+        cnet__free(loop);
+        return cnet__err_from_uv(err);
+    }
+    loop->uv = &loop->uv_storage;
+    loop->owned = true;
+    err = loop_setup(loop);
+    if (err) {
+        uv_loop_close(loop->uv);
+        cnet__free(loop);
+        return err;
+    }
+    *out = loop;
+    return 0;
+}
+
+int cnet_loop_from_uv(uv_loop_t *uv, cnet_loop_t **out)
+{
+    cnet_loop_t *loop;
+    int err;
+
+    if (!uv || !out)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    loop = cnet__calloc(1, sizeof *loop);
+    if (!loop)
+        return CNET_ENOMEM;
+    loop->uv = uv;
+    loop->owned = false;
+    err = loop_setup(loop);
+    if (err) {
+        cnet__free(loop);
+        return err;
+    }
+    *out = loop;
+    return 0;
+}
+
+uv_loop_t *cnet_loop_get_uv(cnet_loop_t *loop)
+{
+    return loop ? loop->uv : NULL;
+}
+
+cnet_loop_t *cnet_loop_default(void)
+{
+    if (!default_loop && cnet_loop_new(&default_loop) == 0)
+        default_loop->is_default = true;
+    return default_loop;
+}
+
+cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop)
+{
+    return loop ? loop : cnet_loop_default();
+}
+
+size_t cnet_loop_alive(const cnet_loop_t *loop)
+{
+    return loop ? loop->alive : 0;
+}
+
+uint64_t cnet_loop_now(const cnet_loop_t *loop)
+{
+    return loop ? uv_now(loop->uv) : 0;
+}
+
+static void on_internal_close(uv_handle_t *h)
+{
+    CNET__UNUSED(h);
+}
+
+int cnet_loop_close(cnet_loop_t *loop)
+{
+    if (!loop)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (loop->alive || loop->tick_head || loop->in_run)
+        return CNET_ERR_LOOP_BUSY;
+    uv_close((uv_handle_t *)&loop->tick_idle, on_internal_close);
+    uv_close((uv_handle_t *)&loop->tick_check, on_internal_close);
+    /* Let libuv finish our closes (and any timer a socket left closing). */
+    while (uv_run(loop->uv, UV_RUN_NOWAIT))
+        ;
+    if (loop->owned && uv_loop_close(loop->uv) != 0) {
+        /* A handle that is not ours is still open: it is the caller's bug,
+         * but we must not free the uv_loop_t under it. Leak rather than crash. */
+        cnet__log(CNET_LOG_ERROR, "loop: uv_loop_close failed, libuv handles still open");
+        return CNET_ERR_LOOP_BUSY;
+    }
+    cnet__free(loop->read_buf);
+    cnet__strbuf_free(&loop->text);
+    if (loop == default_loop)
+        default_loop = NULL;
+    cnet__free(loop);
+    return 0;
+}
+
+/* ---- SIGPIPE ------------------------------------------------------------
+ * libuv writes with write(2), which raises SIGPIPE on a closed peer. We do
+ * not touch the process's handlers: the running thread blocks SIGPIPE, and a
+ * SIGPIPE that our writes made pending is consumed before unblocking.
+ */
+
+void cnet__sigpipe_block(cnet__sigpipe_guard_t *g)
+{
+    sigset_t block, pending;
+    _Static_assert(sizeof(sigset_t) <= sizeof g->oldmask, "sigset_t too large");
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE);
+    g->active = pthread_sigmask(SIG_BLOCK, &block, (sigset_t *)(void *)g->oldmask) == 0;
+}
+
+void cnet__sigpipe_restore(cnet__sigpipe_guard_t *g)
+{
+    sigset_t pending, only;
+    struct timespec zero = {0, 0};
+
+    if (!g->active)
+        return;
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE)) {
+        sigemptyset(&only);
+        sigaddset(&only, SIGPIPE);
+        while (sigtimedwait(&only, NULL, &zero) == -1 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, (sigset_t *)(void *)g->oldmask, NULL);
+    g->active = false;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+static int run_mode(cnet_loop_t *loop, uv_run_mode mode)
+{
+    cnet__sigpipe_guard_t g;
+    bool nested = loop->in_run;
+    int r;
+
+    if (!nested)
+        cnet__sigpipe_block(&g);
+    loop->in_run = true;
+    r = uv_run(loop->uv, mode);
+    loop->in_run = nested;
+    if (!nested)
+        cnet__sigpipe_restore(&g);
+    return r;
+}
+
+int cnet_loop_run(cnet_loop_t *loop)
+{
+    if (!loop)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (loop->in_run)
+        return CNET_ERR_LOOP_BUSY; /* libuv loops are not reentrant */
+    run_mode(loop, UV_RUN_DEFAULT);
+    return 0;
+}
+
+bool cnet_loop_run_nowait(cnet_loop_t *loop)
+{
+    if (!loop || loop->in_run)
+        return false;
+    return run_mode(loop, UV_RUN_NOWAIT) != 0;
+}
+
+void cnet_loop_stop(cnet_loop_t *loop)
+{
+    if (loop)
+        uv_stop(loop->uv);
+}
+
+int cnet_run(void)
+{
+    cnet_loop_t *loop = cnet_loop_default();
+    int err;
+
+    if (!loop)
+        return CNET_ENOMEM;
+    err = cnet_loop_run(loop);
+    if (err == 0 && loop->alive == 0)
+        cnet_loop_close(loop);
+    return err;
+}
+
+/* ---- ticks -------------------------------------------------------------- */
+
+cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind)
+{
+    cnet__tick_t *t = cnet__calloc(1, sizeof *t);
+
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->obj = obj;
+    t->kind = kind;
+    if (kind == 1)
+        cnet__socket_retain(obj);
+    else if (kind == 2)
+        cnet__server_retain(obj);
+    if (loop->tick_tail)
+        loop->tick_tail->next = t;
+    else
+        loop->tick_head = t;
+    loop->tick_tail = t;
+    if (!loop->ticks_active) {
+        loop->ticks_active = true;
+        uv_idle_start(&loop->tick_idle, on_tick_idle);
+        uv_check_start(&loop->tick_check, on_tick_check);
+    }
+    return t;
+}
+
+/*
+ * Runs the ticks queued so far; ticks queued while draining run too (as
+ * nextTick callbacks queued by nextTick callbacks do), in FIFO order.
+ */
+static void tick_drain(cnet_loop_t *loop)
+{
+    cnet__tick_t *t;
+
+    while ((t = loop->tick_head) != NULL) {
+        loop->tick_head = t->next;
+        if (!loop->tick_head)
+            loop->tick_tail = NULL;
+        t->fn(t);
+        if (t->kind == 1)
+            cnet__socket_release(t->obj);
+        else if (t->kind == 2)
+            cnet__server_release(t->obj);
+        cnet__free(t);
+    }
+    if (loop->ticks_active) {
+        loop->ticks_active = false;
+        uv_idle_stop(&loop->tick_idle);
+        uv_check_stop(&loop->tick_check);
+    }
+}

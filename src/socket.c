@@ -1,0 +1,641 @@
+/*
+ * Sockets: lifetime, events, state, options and the public socket API.
+ *
+ * Lifetime (docs/design.md): a socket holds one reference while alive; every
+ * emit, queued tick, accepting-server link and user retain holds another.
+ * destroy() only marks the socket, stops I/O and starts uv_close(); the
+ * 'close' event is emitted from the close callback (or from a tick when
+ * there is no handle), after which the "alive" reference is dropped and the
+ * memory goes when the last reference does. Every path that emits checks
+ * CNET__S_DESTROYED afterwards before touching I/O again.
+ *
+ * Sections: lifetime -> emitting -> destroy/close -> public API (state,
+ * options, listeners).
+ */
+#include "internal.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out)
+{
+    cnet_socket_t *s;
+
+    loop = cnet__loop_or_default(loop);
+    if (!loop)
+        return CNET_ENOMEM;
+    s = cnet__calloc(1, sizeof *s);
+    if (!s)
+        return CNET_ENOMEM;
+    s->loop = loop;
+    s->refs = 1;
+    s->id = ++loop->next_id;
+    s->hwm = CNET__DEFAULT_HWM;
+    if (opts) {
+        if (opts->allow_half_open)
+            s->flags |= CNET__S_HALF_OPEN;
+        if (opts->high_water_mark)
+            s->hwm = opts->high_water_mark;
+    }
+    loop->alive++;
+    *out = s;
+    return 0;
+}
+
+int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out)
+{
+    if (!out)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    return cnet__socket_alloc(loop, opts, out);
+}
+
+void cnet__socket_retain(cnet_socket_t *s)
+{
+    s->refs++;
+}
+
+static void socket_free(cnet_socket_t *s)
+{
+    cnet_loop_t *loop = s->loop;
+
+    cnet__emitter_free(&s->em);
+    cnet__free(s->err);
+    cnet__framer_free(&s->framer);
+    loop->alive--;
+    cnet__free(s);
+}
+
+void cnet__socket_release(cnet_socket_t *s)
+{
+    if (--s->refs == 0)
+        socket_free(s);
+}
+
+void cnet_socket_retain(cnet_socket_t *s)
+{
+    if (s)
+        cnet__socket_retain(s);
+}
+
+void cnet_socket_release(cnet_socket_t *s)
+{
+    if (s && s->refs > 0)
+        cnet__socket_release(s);
+}
+
+/* ---- emitting ----------------------------------------------------------- */
+
+static void invoke_socket(void *self, cnet__any_cb cb, const cnet_event_t *ev, void *arg)
+{
+    ((cnet_socket_cb)cb)(self, ev, arg);
+}
+
+void cnet__socket_emit(cnet_socket_t *s, const cnet_event_t *ev)
+{
+    size_t called;
+
+    cnet__socket_retain(s);
+    called = cnet__emit(&s->em, s, ev, invoke_socket);
+    if (called == 0 && ev->type == CNET_EVENT_ERROR)
+        cnet__log(CNET_LOG_WARN, "sock#%u unhandled 'error': %s", s->id,
+                  ev->error ? ev->error->message : "?");
+    cnet__socket_release(s);
+}
+
+void cnet__socket_emit_simple(cnet_socket_t *s, cnet_event_type_t type)
+{
+    cnet_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    cnet__socket_emit(s, &ev);
+}
+
+static void on_timeout(uv_timer_t *t);
+
+/* Any read or write counts as activity for setTimeout: one store, no timer call. */
+void cnet__socket_touch(cnet_socket_t *s)
+{
+    s->last_active = uv_now(s->loop->uv);
+    if (s->timeout_ms && !(s->flags & CNET__S_TIMER_ARMED) && s->timer) {
+        s->flags |= CNET__S_TIMER_ARMED;
+        uv_timer_start(s->timer, on_timeout, s->timeout_ms, 0);
+    }
+}
+
+/* ---- destroy and close -------------------------------------------------- */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    cnet__free(h);
+}
+
+static void stop_timer(cnet_socket_t *s)
+{
+    if (s->timer) {
+        uv_close((uv_handle_t *)s->timer, on_timer_closed);
+        s->timer = NULL;
+    }
+    s->flags &= ~CNET__S_TIMER_ARMED;
+}
+
+/*
+ * The end of a socket's life: queued writes report ECANCELED, then 'error'
+ * (if any), then 'close' — always last and exactly once.
+ */
+static void finish_close(cnet_socket_t *s)
+{
+    cnet_event_t ev;
+    bool had_error = (s->flags & CNET__S_HAD_ERROR) != 0;
+    cnet_server_t *srv = s->server;
+
+    cnet__socket_retain(s);
+    cnet__stream_report_cancelled(s);
+    if (had_error && s->err) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = CNET_EVENT_ERROR;
+        ev.error = &s->err->pub;
+        cnet__socket_emit(s, &ev);
+    }
+    s->flags |= CNET__S_CLOSED;
+    s->server = NULL;
+    if (srv) {
+        cnet__server_connection_closed(srv);
+        cnet__server_release(srv);
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_CLOSE;
+    ev.had_error = had_error;
+    cnet__socket_emit(s, &ev);
+    /* Drop the "alive" reference: unless retained, the socket is gone after this. */
+    cnet__socket_release(s);
+    cnet__socket_release(s);
+}
+
+void cnet__socket_finish_close(cnet_socket_t *s)
+{
+    finish_close(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    cnet_socket_t *s = h->data;
+    finish_close(s);
+}
+
+static void tick_finish_close(cnet__tick_t *t)
+{
+    finish_close(t->obj);
+}
+
+void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
+{
+    if (s->flags & CNET__S_DESTROYED)
+        return;
+    s->flags |= CNET__S_DESTROYED;
+    s->flags &= ~(CNET__S_CONNECTING | CNET__S_READING);
+    if (code < 0) {
+        s->flags |= CNET__S_HAD_ERROR;
+        if (!s->err)
+            s->err = cnet__calloc(1, sizeof *s->err);
+        if (s->err && s->err->pub.code == 0)
+            cnet__errinfo_set(s->err, code, syscall, NULL, -1, NULL, CNET__MSG_PLAIN);
+    }
+    stop_timer(s);
+    cnet__connect_cancel(s);
+    cnet__stream_cancel_queued(s);
+    if (s->flags & CNET__S_HANDLE) {
+        s->flags &= ~CNET__S_HANDLE;
+        if ((s->flags & CNET__S_RESET) && !(s->flags & CNET__S_PIPE))
+            uv_tcp_close_reset(&s->h.tcp, on_handle_closed);
+        else
+            uv_close(&s->h.handle, on_handle_closed);
+    } else if (s->flags & CNET__S_RETRY_CLOSING) {
+        /* A handle is closing between connect attempts; its callback finishes. */
+    } else if (!cnet__tick(s->loop, tick_finish_close, s, 1)) {
+        /* No memory for a tick: closing now would call back inside the caller. */
+        cnet__log(CNET_LOG_ERROR, "sock#%u out of memory scheduling close", s->id);
+    }
+}
+
+void cnet_socket_destroy(cnet_socket_t *s)
+{
+    if (s)
+        cnet__socket_destroy(s, 0, NULL);
+}
+
+void cnet_socket_destroy_with_error(cnet_socket_t *s, int code)
+{
+    if (s)
+        cnet__socket_destroy(s, code < 0 ? code : CNET_ERR_INVALID_ARG_VALUE, NULL);
+}
+
+int cnet_socket_reset_and_destroy(cnet_socket_t *s)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (s->flags & CNET__S_PIPE)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    /* Node: on a connecting socket, the RST is sent once connected; we simply close. */
+    s->flags |= CNET__S_RESET;
+    cnet__socket_destroy(s, 0, NULL);
+    return 0;
+}
+
+/* Both directions are done: the readable side ended and 'finish' was emitted. */
+void cnet__socket_maybe_close(cnet_socket_t *s)
+{
+    if ((s->flags & CNET__S_EOF) && (s->flags & CNET__S_FINISHED))
+        cnet__socket_destroy(s, 0, NULL);
+}
+
+/* ---- options applied when the handle exists ------------------------------ */
+
+void cnet__socket_apply_options(cnet_socket_t *s)
+{
+    if (!(s->flags & CNET__S_HANDLE) || (s->flags & CNET__S_PIPE))
+        return;
+    if (s->flags & CNET__S_NO_DELAY_SET)
+        uv_tcp_nodelay(&s->h.tcp, (s->flags & CNET__S_NO_DELAY) != 0);
+    if (s->flags & CNET__S_KEEP_ALIVE)
+        uv_tcp_keepalive(&s->h.tcp, 1, s->keep_alive_delay_ms ? (s->keep_alive_delay_ms + 999) / 1000 : 1);
+    if (s->flags & CNET__S_UNREF)
+        uv_unref(&s->h.handle);
+}
+
+int cnet_socket_set_no_delay(cnet_socket_t *s, bool enable)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    s->flags |= CNET__S_NO_DELAY_SET;
+    if (enable)
+        s->flags |= CNET__S_NO_DELAY;
+    else
+        s->flags &= ~CNET__S_NO_DELAY;
+    if ((s->flags & CNET__S_HANDLE) && !(s->flags & CNET__S_PIPE))
+        return cnet__err_from_uv(uv_tcp_nodelay(&s->h.tcp, enable));
+    return 0;
+}
+
+int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable, unsigned initial_delay_ms)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (enable)
+        s->flags |= CNET__S_KEEP_ALIVE;
+    else
+        s->flags &= ~CNET__S_KEEP_ALIVE;
+    s->keep_alive_delay_ms = initial_delay_ms;
+    if ((s->flags & CNET__S_HANDLE) && !(s->flags & CNET__S_PIPE)) {
+        /* libuv takes seconds; Node rounds the millisecond delay up the same way. */
+        unsigned secs = initial_delay_ms ? (initial_delay_ms + 999) / 1000 : 1;
+        return cnet__err_from_uv(uv_tcp_keepalive(&s->h.tcp, enable, secs));
+    }
+    return 0;
+}
+
+/* ---- setTimeout ----------------------------------------------------------- */
+
+static void on_timeout(uv_timer_t *t)
+{
+    cnet_socket_t *s = t->data;
+    uint64_t now = uv_now(s->loop->uv), idle = now - s->last_active;
+
+    if (idle < s->timeout_ms) {
+        /* There was activity since the timer was armed: wait for the rest. */
+        uv_timer_start(t, on_timeout, s->timeout_ms - idle, 0);
+        return;
+    }
+    /* Notify only; the next activity re-arms it (Node's behaviour). */
+    s->flags &= ~CNET__S_TIMER_ARMED;
+    cnet__socket_emit_simple(s, CNET_EVENT_TIMEOUT);
+}
+
+int cnet_socket_set_timeout(cnet_socket_t *s, unsigned ms, cnet_socket_cb cb, void *arg)
+{
+    int err;
+
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    if (cb && (err = cnet_socket_once(s, CNET_EVENT_TIMEOUT, cb, arg)) != 0)
+        return err;
+    s->timeout_ms = ms;
+    if (ms == 0) {
+        if (s->timer)
+            uv_timer_stop(s->timer);
+        s->flags &= ~CNET__S_TIMER_ARMED;
+        return 0;
+    }
+    if (!s->timer) {
+        s->timer = cnet__malloc(sizeof *s->timer);
+        if (!s->timer)
+            return CNET_ENOMEM;
+        uv_timer_init(s->loop->uv, s->timer);
+        uv_unref((uv_handle_t *)s->timer); /* a timeout never keeps the process alive */
+        s->timer->data = s;
+    }
+    s->last_active = uv_now(s->loop->uv);
+    s->flags |= CNET__S_TIMER_ARMED;
+    uv_timer_start(s->timer, on_timeout, ms, 0);
+    return 0;
+}
+
+unsigned cnet_socket_get_timeout(const cnet_socket_t *s)
+{
+    return s ? s->timeout_ms : 0;
+}
+
+/* ---- misc accessors ----------------------------------------------------- */
+
+int cnet_socket_set_high_water_mark(cnet_socket_t *s, size_t bytes)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    s->hwm = bytes;
+    return 0;
+}
+
+size_t cnet_socket_get_high_water_mark(const cnet_socket_t *s)
+{
+    return s ? s->hwm : 0;
+}
+
+void cnet_socket_ref(cnet_socket_t *s)
+{
+    if (!s)
+        return;
+    s->flags &= ~CNET__S_UNREF;
+    if (s->flags & CNET__S_HANDLE)
+        uv_ref(&s->h.handle);
+}
+
+void cnet_socket_unref(cnet_socket_t *s)
+{
+    if (!s)
+        return;
+    s->flags |= CNET__S_UNREF;
+    if (s->flags & CNET__S_HANDLE)
+        uv_unref(&s->h.handle);
+}
+
+void cnet_socket_set_data(cnet_socket_t *s, void *data)
+{
+    if (s)
+        s->data = data;
+}
+
+void *cnet_socket_get_data(const cnet_socket_t *s)
+{
+    return s ? s->data : NULL;
+}
+
+cnet_loop_t *cnet_socket_loop(const cnet_socket_t *s)
+{
+    return s ? s->loop : NULL;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+bool cnet_socket_is_connecting(const cnet_socket_t *s)
+{
+    return s && (s->flags & CNET__S_CONNECTING);
+}
+
+bool cnet_socket_is_pending(const cnet_socket_t *s)
+{
+    return !s || !(s->flags & CNET__S_CONNECTED) || (s->flags & CNET__S_CONNECTING);
+}
+
+bool cnet_socket_is_destroyed(const cnet_socket_t *s)
+{
+    return !s || (s->flags & CNET__S_DESTROYED);
+}
+
+bool cnet_socket_is_writable(const cnet_socket_t *s)
+{
+    /* Node: writable until end() or destroy. A fresh socket is not writable until connect(). */
+    return s && !(s->flags & (CNET__S_DESTROYED | CNET__S_ENDING)) &&
+           (s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING));
+}
+
+bool cnet_socket_is_readable(const cnet_socket_t *s)
+{
+    return s && !(s->flags & (CNET__S_DESTROYED | CNET__S_EOF)) &&
+           (s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING));
+}
+
+cnet_ready_state_t cnet_socket_ready_state(const cnet_socket_t *s)
+{
+    bool r, w;
+
+    if (!s)
+        return CNET_STATE_CLOSED;
+    if (s->flags & CNET__S_CONNECTING)
+        return CNET_STATE_OPENING;
+    r = cnet_socket_is_readable(s);
+    w = cnet_socket_is_writable(s);
+    if (r && w)
+        return CNET_STATE_OPEN;
+    if (r)
+        return CNET_STATE_READ_ONLY;
+    if (w)
+        return CNET_STATE_WRITE_ONLY;
+    return CNET_STATE_CLOSED;
+}
+
+const char *cnet_ready_state_name(cnet_ready_state_t state)
+{
+    static const char *const names[] = {"opening", "open", "readOnly", "writeOnly", "closed"};
+    return (unsigned)state < CNET__ARRAY_SIZE(names) ? names[state] : "closed";
+}
+
+size_t cnet_socket_writable_length(const cnet_socket_t *s)
+{
+    return s ? s->queued_bytes : 0;
+}
+
+bool cnet_socket_writable_need_drain(const cnet_socket_t *s)
+{
+    return s && (s->flags & CNET__S_NEED_DRAIN);
+}
+
+uint64_t cnet_socket_bytes_read(const cnet_socket_t *s)
+{
+    return s ? s->bytes_read : 0;
+}
+
+uint64_t cnet_socket_bytes_written(const cnet_socket_t *s)
+{
+    return s ? s->bytes_written : 0;
+}
+
+static int sock_name(const cnet_socket_t *s, cnet_address_t *out, bool peer)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss, err;
+
+    if (!s || !out)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!(s->flags & CNET__S_HANDLE) || !(s->flags & CNET__S_CONNECTED))
+        return CNET_ENOTCONN;
+    if (s->flags & CNET__S_PIPE) {
+        char path[CNET_ADDRSTRLEN];
+        size_t n = sizeof path;
+        err = peer ? uv_pipe_getpeername(&s->h.pipe, path, &n)
+                   : uv_pipe_getsockname(&s->h.pipe, path, &n);
+        if (err)
+            return cnet__err_from_uv(err);
+        memset(out, 0, sizeof *out);
+        memcpy(out->address, path, n < sizeof out->address ? n : sizeof out->address - 1);
+        out->port = -1;
+        return 0;
+    }
+    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *)&ss, &len)
+               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *)&ss, &len);
+    if (err)
+        return cnet__err_from_uv(err);
+    return cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, out);
+}
+
+int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out)
+{
+    return sock_name(s, out, true);
+}
+
+int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out)
+{
+    return sock_name(s, out, false);
+}
+
+/* ---- pause / resume ------------------------------------------------------- */
+
+void cnet_socket_pause(cnet_socket_t *s)
+{
+    if (!s)
+        return;
+    s->flags |= CNET__S_PAUSED;
+    cnet__stream_stop_reading(s);
+}
+
+void cnet_socket_resume(cnet_socket_t *s)
+{
+    if (!s || !(s->flags & CNET__S_PAUSED))
+        return;
+    s->flags &= ~CNET__S_PAUSED;
+    cnet__stream_start_reading(s);
+}
+
+bool cnet_socket_is_paused(const cnet_socket_t *s)
+{
+    return s && (s->flags & CNET__S_PAUSED);
+}
+
+/* ---- encoding and framing ------------------------------------------------ */
+
+int cnet_socket_set_encoding(cnet_socket_t *s, const char *encoding)
+{
+    cnet__enc_t enc;
+    int err;
+
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!encoding) {
+        s->decoding = false;
+        return 0;
+    }
+    if ((err = cnet__enc_parse(encoding, &enc)) != 0)
+        return err;
+    cnet__decoder_init(&s->decoder, enc);
+    s->decoding = true;
+    return 0;
+}
+
+int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opts_t *opts)
+{
+    cnet__framer_t nf;
+    int err;
+
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    /* The framer is embedded and swapped whole, so a 'frame' listener may change it mid-feed. */
+    if ((err = cnet__framer_init(&nf, opts)) != 0)
+        return err;
+    cnet__framer_free(&s->framer);
+    s->framer = nf;
+    return 0;
+}
+
+/* ---- listeners ------------------------------------------------------------ */
+
+static int add_listener(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg,
+                        cnet_free_fn arg_free, bool once, bool prepend)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    return cnet__emitter_add(&s->em, (int)type, (cnet__any_cb)cb, arg, arg_free, once, prepend);
+}
+
+int cnet_socket_on(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)
+{
+    return add_listener(s, type, cb, arg, NULL, false, false);
+}
+
+int cnet_socket_on_ex(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg,
+                      cnet_free_fn arg_free)
+{
+    return add_listener(s, type, cb, arg, arg_free, false, false);
+}
+
+int cnet_socket_once(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)
+{
+    return add_listener(s, type, cb, arg, NULL, true, false);
+}
+
+int cnet_socket_prepend(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)
+{
+    return add_listener(s, type, cb, arg, NULL, false, true);
+}
+
+int cnet_socket_prepend_once(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
+                             void *arg)
+{
+    return add_listener(s, type, cb, arg, NULL, true, true);
+}
+
+int cnet_socket_off(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    cnet__emitter_remove(&s->em, (int)type, (cnet__any_cb)cb, arg);
+    return 0;
+}
+
+int cnet_socket_off_all(cnet_socket_t *s, cnet_event_type_t type)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    cnet__emitter_remove_all(&s->em, (int)type);
+    return 0;
+}
+
+size_t cnet_socket_listener_count(const cnet_socket_t *s, cnet_event_type_t type)
+{
+    return s ? cnet__emitter_count(&s->em, (int)type) : 0;
+}
+
+const char *cnet_event_name(cnet_event_type_t type)
+{
+    static const char *const names[] = {
+#define CNET__EV_NAME(name, str) str,
+        CNET_EVENT_MAP(CNET__EV_NAME)
+#undef CNET__EV_NAME
+    };
+    return (unsigned)type < CNET__ARRAY_SIZE(names) ? names[type] : NULL;
+}

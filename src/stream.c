@@ -1,0 +1,739 @@
+/*
+ * The byte path of a socket: reading, the write queue, half-close.
+ *
+ * Reads land in the loop's one shared buffer and are lent to 'data'
+ * listeners, so reading allocates nothing. Writes first try the kernel
+ * directly (send with MSG_NOSIGNAL): when it takes everything, nothing is
+ * copied or queued. What remains is queued (copied unless the caller chose
+ * otherwise) and the whole queue goes to libuv as one uv_write, i.e. one
+ * writev. Only one uv_write is in flight per socket; writes arriving
+ * meanwhile wait for the next batch, which keeps callbacks in write order.
+ *
+ * This file is the only place that moves bytes between libuv and the
+ * socket's stream semantics; a TLS layer would sit here.
+ *
+ * Sections: write requests -> writing -> shutdown -> reading -> public API.
+ */
+#include "internal.h"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+/* ---- write requests ----------------------------------------------------- */
+
+struct cnet__wreq {
+    cnet__wreq_t *next;
+    cnet_write_cb cb;
+    void *arg;
+    cnet_free_fn dispose; /* NULL: nothing to release (static or inline copy) */
+    void **orig;          /* original bases for dispose, or NULL */
+    uint32_t nbufs;
+    uint32_t first;       /* first buffer with bytes left */
+    size_t len;           /* bytes left */
+    int status;           /* set when the write failed or was cancelled */
+    uv_buf_t bufs[];      /* then orig[], then copied bytes */
+};
+
+struct cnet__wbatch {
+    uv_write_t req;
+    cnet_socket_t *s;
+    cnet__wreq_t *head;
+};
+
+/* Releases the caller's buffers exactly once. */
+static void wreq_dispose(cnet__wreq_t *w)
+{
+    if (w->dispose && w->orig) {
+        for (uint32_t i = 0; i < w->nbufs; i++)
+            w->dispose(w->orig[i]);
+        w->dispose = NULL;
+    }
+}
+
+static void dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose)
+{
+    if (dispose == CNET_BUF_STATIC || dispose == CNET_BUF_TRANSIENT)
+        return;
+    for (size_t i = 0; i < nbufs; i++)
+        dispose((void *)bufs[i].base);
+}
+
+/*
+ * Builds a request for the bytes of @p bufs from offset @p skip on. With
+ * TRANSIENT they are copied into the request; otherwise referenced.
+ */
+static cnet__wreq_t *wreq_new(const cnet_buf_t *bufs, size_t nbufs, size_t skip,
+                              cnet_free_fn dispose)
+{
+    bool copy = dispose == CNET_BUF_TRANSIENT;
+    bool owned = !copy && dispose != CNET_BUF_STATIC;
+    size_t total = 0, n = 0;
+    cnet__wreq_t *w;
+    char *p;
+
+    for (size_t i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    total -= skip;
+    if (copy) {
+        /* One buffer holding the remaining bytes. */
+        w = cnet__malloc(sizeof *w + sizeof(uv_buf_t) + total);
+        if (!w)
+            return NULL;
+        p = (char *)(w->bufs + 1);
+        for (size_t i = 0; i < nbufs; i++) {
+            size_t len = bufs[i].len;
+            const char *base = bufs[i].base;
+            if (skip >= len) {
+                skip -= len;
+                continue;
+            }
+            memcpy(p + n, base + skip, len - skip);
+            n += len - skip;
+            skip = 0;
+        }
+        w->bufs[0] = uv_buf_init(p, (unsigned)total);
+        w->nbufs = 1;
+        w->orig = NULL;
+        w->dispose = NULL;
+    } else {
+        w = cnet__malloc(sizeof *w + nbufs * (sizeof(uv_buf_t) + sizeof(void *)));
+        if (!w)
+            return NULL;
+        w->orig = owned ? (void **)(w->bufs + nbufs) : NULL;
+        for (size_t i = 0; i < nbufs; i++) {
+            size_t off = skip < bufs[i].len ? skip : bufs[i].len;
+            skip -= off;
+            w->bufs[i] = uv_buf_init((char *)bufs[i].base + off, (unsigned)(bufs[i].len - off));
+            if (owned)
+                w->orig[i] = (void *)bufs[i].base;
+        }
+        w->nbufs = (uint32_t)nbufs;
+        w->dispose = owned ? dispose : NULL;
+    }
+    w->next = NULL;
+    w->first = 0;
+    w->len = total;
+    w->status = 0;
+    return w;
+}
+
+static void enqueue(cnet_socket_t *s, cnet__wreq_t *w)
+{
+    if (s->wq_tail)
+        s->wq_tail->next = w;
+    else
+        s->wq_head = w;
+    s->wq_tail = w;
+    s->queued_bytes += w->len;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void emit_drain_if_due(cnet_socket_t *s)
+{
+    if ((s->flags & CNET__S_NEED_DRAIN) && s->queued_bytes == 0 &&
+        !(s->flags & CNET__S_DESTROYED)) {
+        s->flags &= ~CNET__S_NEED_DRAIN;
+        cnet__socket_emit_simple(s, CNET_EVENT_DRAIN);
+    }
+}
+
+static void on_write_done(uv_write_t *req, int status)
+{
+    cnet__wbatch_t *b = (cnet__wbatch_t *)req;
+    cnet_socket_t *s = b->s;
+    int code = status ? cnet__err_from_uv(status) : 0;
+    cnet__wreq_t *w, *next;
+
+    s->inflight = NULL;
+    cnet__socket_retain(s);
+    for (w = b->head; w; w = next) {
+        next = w->next;
+        s->queued_bytes -= w->len;
+        if (code == 0)
+            s->bytes_written += w->len;
+        wreq_dispose(w);
+        if (w->cb)
+            w->cb(s, code, w->arg);
+        cnet__free(w);
+    }
+    cnet__free(b);
+    if (!(s->flags & CNET__S_DESTROYED)) {
+        if (code < 0) {
+            cnet__socket_destroy(s, code, "write");
+        } else {
+            cnet__socket_touch(s);
+            if (s->wq_head)
+                cnet__stream_flush(s);
+            else
+                emit_drain_if_due(s);
+            cnet__stream_maybe_shutdown(s);
+        }
+    }
+    cnet__socket_release(s);
+}
+
+/* Hands every queued request to libuv as one uv_write (one writev). */
+void cnet__stream_flush(cnet_socket_t *s)
+{
+    uv_buf_t stack[64], *bufs = stack;
+    size_t n = 0, cap = CNET__ARRAY_SIZE(stack);
+    cnet__sigpipe_guard_t g = {0};
+    cnet__wbatch_t *b;
+    cnet__wreq_t *w;
+    int err;
+
+    if (!s->wq_head || s->inflight || s->corked ||
+        (s->flags & (CNET__S_DESTROYED | CNET__S_CONNECTED | CNET__S_HANDLE)) !=
+            (CNET__S_CONNECTED | CNET__S_HANDLE))
+        return;
+    for (w = s->wq_head; w; w = w->next)
+        n += w->nbufs - w->first;
+    if (n > cap) {
+        bufs = cnet__malloc(n * sizeof *bufs);
+        if (!bufs) {
+            cnet__socket_destroy(s, CNET_ENOMEM, "write");
+            return;
+        }
+    }
+    n = 0;
+    for (w = s->wq_head; w; w = w->next) {
+        for (uint32_t i = w->first; i < w->nbufs; i++)
+            if (w->bufs[i].len)
+                bufs[n++] = w->bufs[i];
+    }
+    b = cnet__malloc(sizeof *b);
+    if (!b) {
+        if (bufs != stack)
+            cnet__free(bufs);
+        cnet__socket_destroy(s, CNET_ENOMEM, "write");
+        return;
+    }
+    b->s = s;
+    b->head = s->wq_head;
+    s->wq_head = s->wq_tail = NULL;
+    s->inflight = b;
+    /* uv_write may write at once; outside cnet_loop_run SIGPIPE is not blocked yet. */
+    if (!s->loop->in_run)
+        cnet__sigpipe_block(&g);
+    if (n == 0) {
+        /* Only empty writes queued: still complete them through libuv, in order. */
+        static char empty;
+        bufs[0] = uv_buf_init(&empty, 0);
+        n = 1;
+    }
+    err = uv_write(&b->req, &s->h.stream, bufs, (unsigned)n, on_write_done);
+    cnet__sigpipe_restore(&g);
+    if (bufs != stack)
+        cnet__free(bufs);
+    if (err) {
+        /* Put the requests back so destroy reports them, the first with the error. */
+        s->inflight = NULL;
+        for (w = b->head; w && w->next; w = w->next)
+            ;
+        if (w) {
+            w->next = s->wq_head;
+            if (!s->wq_head)
+                s->wq_tail = w;
+        }
+        s->wq_head = b->head;
+        s->wq_head->status = cnet__err_from_uv(err);
+        cnet__free(b);
+        cnet__socket_destroy(s, cnet__err_from_uv(err), "write");
+    }
+}
+
+static void tick_write_done(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    if (t->cb)
+        ((cnet_write_cb)t->cb)(s, 0, t->arg);
+    emit_drain_if_due(s);
+}
+
+/* Tries the kernel directly; returns bytes taken, or a negative code. */
+static ssize_t try_send(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs)
+{
+    struct iovec iov[16];
+    struct msghdr msg;
+    uv_os_fd_t fd;
+    ssize_t n;
+
+    if (nbufs > CNET__ARRAY_SIZE(iov) || uv_fileno(&s->h.handle, &fd) != 0)
+        return 0;
+    for (size_t i = 0; i < nbufs; i++) {
+        iov[i].iov_base = (void *)bufs[i].base;
+        iov[i].iov_len = bufs[i].len;
+    }
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = nbufs;
+    do
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+    return n;
+}
+
+/* The write path behind every public write; the caller has checked the state. */
+int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
+                       cnet_free_fn dispose, cnet_write_cb cb, void *arg)
+{
+    size_t total = 0;
+    ssize_t sent = 0;
+    cnet__wreq_t *w;
+
+    for (size_t i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+
+    /* Fast path: nothing queued, connected, not corked: the kernel may take it all. */
+    if (!s->wq_head && !s->inflight && !s->corked && total &&
+        (s->flags & (CNET__S_CONNECTED | CNET__S_HANDLE)) == (CNET__S_CONNECTED | CNET__S_HANDLE)) {
+        sent = try_send(s, bufs, nbufs);
+        if (sent == (ssize_t)total) {
+            s->bytes_written += total;
+            cnet__socket_touch(s);
+            dispose_bufs(bufs, nbufs, dispose);
+            if (s->queued_bytes >= s->hwm)
+                s->flags |= CNET__S_NEED_DRAIN;
+            /* The callback must not run inside write(): it runs on the next tick. */
+            if (cb || (s->flags & CNET__S_NEED_DRAIN)) {
+                cnet__tick_t *t = cnet__tick(s->loop, tick_write_done, s, 1);
+                if (!t)
+                    return CNET_ENOMEM; /* the bytes are sent; only the callback is lost */
+                t->cb = (void *)cb;
+                t->arg = arg;
+            }
+            return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
+        }
+        if (sent > 0)
+            s->bytes_written += (uint64_t)sent, cnet__socket_touch(s);
+    }
+
+    w = wreq_new(bufs, nbufs, sent > 0 ? (size_t)sent : 0, dispose);
+    if (!w) {
+        dispose_bufs(bufs, nbufs, dispose);
+        return CNET_ENOMEM;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    enqueue(s, w);
+    if (sent < 0) {
+        /* The peer is gone (EPIPE, ECONNRESET): this write fails, the socket is destroyed. */
+        w->status = (int)sent;
+        cnet__socket_destroy(s, (int)sent, "write");
+        return 0;
+    }
+    cnet__stream_flush(s);
+    if (s->queued_bytes >= s->hwm) {
+        s->flags |= CNET__S_NEED_DRAIN;
+        return 1;
+    }
+    return 0;
+}
+
+/* destroy(): queued writes will report ECANCELED (or their own error) before 'close'. */
+void cnet__stream_cancel_queued(cnet_socket_t *s)
+{
+    cnet__wreq_t *w = s->wq_head;
+
+    if (!w)
+        return;
+    for (; w; w = w->next) {
+        s->queued_bytes -= w->len;
+        if (!w->status)
+            w->status = CNET_ECANCELED;
+    }
+    /* Keep order: earlier cancelled batches first. */
+    if (s->cancelled) {
+        cnet__wreq_t *t = s->cancelled;
+        while (t->next)
+            t = t->next;
+        t->next = s->wq_head;
+    } else {
+        s->cancelled = s->wq_head;
+    }
+    s->wq_head = s->wq_tail = NULL;
+}
+
+void cnet__stream_report_cancelled(cnet_socket_t *s)
+{
+    cnet__wreq_t *w;
+
+    while ((w = s->cancelled) != NULL) {
+        s->cancelled = w->next;
+        wreq_dispose(w);
+        if (w->cb)
+            w->cb(s, w->status, w->arg);
+        cnet__free(w);
+    }
+    if (s->end_cb && !(s->flags & CNET__S_FINISHED)) {
+        cnet_write_cb cb = s->end_cb;
+        s->end_cb = NULL;
+        cb(s, CNET_ECANCELED, s->end_arg);
+    }
+}
+
+/* ---- shutdown (end) ----------------------------------------------------- */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    cnet_socket_t *s = req->data;
+    cnet_write_cb cb;
+
+    cnet__free(req);
+    if (s->flags & CNET__S_DESTROYED) {
+        cnet__socket_release(s);
+        return;
+    }
+    if (status < 0 && status != UV_ENOTCONN) {
+        cnet__socket_destroy(s, cnet__err_from_uv(status), "shutdown");
+        cnet__socket_release(s);
+        return;
+    }
+    s->flags |= CNET__S_FINISHED;
+    cb = s->end_cb;
+    s->end_cb = NULL;
+    if (cb)
+        cb(s, 0, s->end_arg);
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__socket_emit_simple(s, CNET_EVENT_FINISH);
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__socket_maybe_close(s);
+    cnet__socket_release(s);
+}
+
+/* After end(): once every write is flushed, send FIN. */
+void cnet__stream_maybe_shutdown(cnet_socket_t *s)
+{
+    uv_shutdown_t *req;
+    int err;
+
+    if ((s->flags & (CNET__S_ENDING | CNET__S_SHUTDOWN | CNET__S_DESTROYED | CNET__S_CONNECTED |
+                     CNET__S_HANDLE)) != (CNET__S_ENDING | CNET__S_CONNECTED | CNET__S_HANDLE) ||
+        s->wq_head || s->inflight)
+        return;
+    req = cnet__malloc(sizeof *req);
+    if (!req) {
+        cnet__socket_destroy(s, CNET_ENOMEM, "shutdown");
+        return;
+    }
+    s->flags |= CNET__S_SHUTDOWN;
+    req->data = s;
+    cnet__socket_retain(s);
+    err = uv_shutdown(req, &s->h.stream, on_shutdown);
+    if (err) {
+        cnet__free(req);
+        cnet__socket_release(s);
+        cnet__socket_destroy(s, cnet__err_from_uv(err), "shutdown");
+    }
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    cnet_socket_t *s = h->data;
+    CNET__UNUSED(suggested);
+    /* libuv reads one stream at a time and we never keep the bytes: one buffer serves all. */
+    *buf = uv_buf_init(s->loop->read_buf, CNET__READ_BUF_SIZE);
+}
+
+static int on_frame(void *ctx, const char *frame, size_t len)
+{
+    cnet_socket_t *s = ctx;
+    cnet_event_t ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_FRAME;
+    ev.data.base = frame;
+    ev.data.len = len;
+    cnet__socket_emit(s, &ev);
+    return (s->flags & CNET__S_DESTROYED) ? 1 : 0;
+}
+
+static void emit_data(cnet_socket_t *s, const char *base, size_t len, const char *encoding)
+{
+    cnet_event_t ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_DATA;
+    ev.data.base = base;
+    ev.data.len = len;
+    ev.encoding = encoding;
+    cnet__socket_emit(s, &ev);
+}
+
+/* Decodes (setEncoding) and emits bytes. The loop's text buffer is reused: no allocation per read. */
+static void deliver(cnet_socket_t *s, const char *base, size_t len)
+{
+    cnet__strbuf_t *out = &s->loop->text;
+    int err;
+
+    if (!s->decoding) {
+        emit_data(s, base, len, NULL);
+        return;
+    }
+    cnet__strbuf_clear(out);
+    err = cnet__decoder_write(&s->decoder, base, len, out);
+    if (err) {
+        cnet__socket_destroy(s, err, "read");
+        return;
+    }
+    if (out->len) /* Node emits no empty strings */
+        emit_data(s, out->base, out->len, cnet__enc_name((cnet__enc_t)s->decoder.enc));
+}
+
+void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len)
+{
+    int r;
+
+    cnet__socket_retain(s);
+    deliver(s, base, len);
+    if (!(s->flags & CNET__S_DESTROYED) && cnet__framer_active(&s->framer)) {
+        r = cnet__framer_feed(&s->framer, base, len, on_frame, s);
+        if (r < 0 && !(s->flags & CNET__S_DESTROYED))
+            cnet__socket_destroy(s, r, "read");
+    }
+    if (!(s->flags & CNET__S_DESTROYED) && s->pipe_dst)
+        cnet__pipe_on_data(s, base, len);
+    cnet__socket_release(s);
+}
+
+void cnet__stream_on_eof(cnet_socket_t *s)
+{
+    cnet__stream_stop_reading(s);
+    cnet__socket_retain(s);
+    s->flags |= CNET__S_EOF;
+    if (s->decoding) {
+        cnet__strbuf_t *out = &s->loop->text;
+        cnet__strbuf_clear(out);
+        if (cnet__decoder_end(&s->decoder, out) == 0 && out->len)
+            emit_data(s, out->base, out->len, cnet__enc_name((cnet__enc_t)s->decoder.enc));
+    }
+    if (!(s->flags & CNET__S_DESTROYED) && cnet__framer_active(&s->framer)) {
+        int r = cnet__framer_end(&s->framer, on_frame, s);
+        if (r < 0 && !(s->flags & CNET__S_DESTROYED))
+            cnet__socket_destroy(s, r, "read");
+    }
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__socket_emit_simple(s, CNET_EVENT_END);
+    if (!(s->flags & CNET__S_DESTROYED) && s->pipe_dst)
+        cnet__pipe_on_end(s);
+    if (!(s->flags & CNET__S_DESTROYED)) {
+        /* allowHalfOpen false: our side ends too, once queued writes are flushed. */
+        if (!(s->flags & CNET__S_HALF_OPEN) && !(s->flags & CNET__S_ENDING))
+            cnet_socket_end(s, NULL, 0, NULL, NULL);
+        cnet__socket_maybe_close(s);
+    }
+    cnet__socket_release(s);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    cnet_socket_t *s = stream->data;
+
+    if (nread > 0) {
+        s->bytes_read += (uint64_t)nread;
+        cnet__socket_touch(s);
+        cnet__stream_on_readable_data(s, buf->base, (size_t)nread);
+    } else if (nread == UV_EOF) {
+        cnet__stream_on_eof(s);
+    } else if (nread < 0) {
+        cnet__socket_destroy(s, cnet__err_from_uv((int)nread), "read");
+    }
+}
+
+void cnet__stream_start_reading(cnet_socket_t *s)
+{
+    if ((s->flags & (CNET__S_HANDLE | CNET__S_CONNECTED | CNET__S_PAUSED | CNET__S_EOF |
+                     CNET__S_DESTROYED | CNET__S_READING)) != (CNET__S_HANDLE | CNET__S_CONNECTED))
+        return;
+    if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0)
+        s->flags |= CNET__S_READING;
+}
+
+void cnet__stream_stop_reading(cnet_socket_t *s)
+{
+    if (s->flags & CNET__S_READING) {
+        uv_read_stop(&s->h.stream);
+        s->flags &= ~CNET__S_READING;
+    }
+}
+
+/* ---- public write API --------------------------------------------------- */
+
+static int check_writable(const cnet_socket_t *s)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    if (s->flags & CNET__S_ENDING)
+        return CNET_ERR_STREAM_WRITE_AFTER_END;
+    if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))
+        return CNET_ERR_SOCKET_CLOSED;
+    return 0;
+}
+
+int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
+                         cnet_free_fn dispose, cnet_write_cb cb, void *arg)
+{
+    int err = check_writable(s);
+
+    if (!err && nbufs && !bufs)
+        err = CNET_ERR_INVALID_ARG_TYPE;
+    for (size_t i = 0; !err && i < nbufs; i++)
+        if (!bufs[i].base && bufs[i].len)
+            err = CNET_ERR_INVALID_ARG_TYPE;
+    if (err) {
+        if (bufs)
+            dispose_bufs(bufs, nbufs, dispose);
+        return err;
+    }
+    return cnet__stream_write(s, bufs, nbufs, dispose, cb, arg);
+}
+
+int cnet_socket_write(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb, void *arg)
+{
+    cnet_buf_t buf = {data, len};
+    int err = check_writable(s);
+
+    if (err)
+        return err;
+    if (!data && len)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    return cnet__stream_write(s, &buf, 1, CNET_BUF_TRANSIENT, cb, arg);
+}
+
+int cnet_socket_write_str(cnet_socket_t *s, const char *str)
+{
+    if (!str)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    return cnet_socket_write(s, str, strlen(str), NULL, NULL);
+}
+
+int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t len, const char *encoding,
+                          cnet_write_cb cb, void *arg)
+{
+    cnet__strbuf_t out;
+    cnet_buf_t buf;
+    cnet__enc_t enc;
+    int err;
+
+    if ((err = check_writable(s)) != 0)
+        return err;
+    if (!str && len)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if ((err = cnet__enc_parse(encoding ? encoding : "utf8", &enc)) != 0)
+        return err;
+    cnet__strbuf_init(&out);
+    if ((err = cnet__enc_encode(enc, str ? str : "", len, &out)) != 0) {
+        cnet__strbuf_free(&out);
+        return err;
+    }
+    if (out.len == 0) {
+        cnet__strbuf_free(&out);
+        buf.base = "";
+        buf.len = 0;
+        return cnet__stream_write(s, &buf, 1, CNET_BUF_TRANSIENT, cb, arg);
+    }
+    /* The encoded bytes are handed over, not copied again. */
+    buf.base = out.base;
+    buf.len = out.len;
+    return cnet__stream_write(s, &buf, 1, cnet__free, cb, arg);
+}
+
+int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb,
+                            void *arg)
+{
+    unsigned char prefix[CNET__FRAMER_PREFIX_MAX];
+    size_t prefix_len = 0, suffix_len = 0;
+    const char *suffix = "";
+    cnet_buf_t bufs[3];
+    size_t n = 0;
+    int err;
+
+    if ((err = check_writable(s)) != 0)
+        return err;
+    if (!data && len)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    err = cnet__framer_encode(&s->framer, data, len, prefix, &prefix_len, &suffix, &suffix_len);
+    if (err)
+        return err;
+    if (prefix_len)
+        bufs[n++] = (cnet_buf_t){prefix, prefix_len};
+    bufs[n++] = (cnet_buf_t){data, len};
+    if (suffix_len)
+        bufs[n++] = (cnet_buf_t){suffix, suffix_len};
+    return cnet__stream_write(s, bufs, n, CNET_BUF_TRANSIENT, cb, arg);
+}
+
+static int do_end(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    if (cb) {
+        s->end_cb = cb;
+        s->end_arg = arg;
+    }
+    s->flags |= CNET__S_ENDING;
+    s->corked = 0; /* Node: end() uncorks */
+    cnet__stream_flush(s);
+    cnet__stream_maybe_shutdown(s);
+    return 0;
+}
+
+static int check_endable(const cnet_socket_t *s)
+{
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))
+        return CNET_ERR_SOCKET_CLOSED;
+    return 0;
+}
+
+int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb, void *arg)
+{
+    int err = check_endable(s);
+
+    if (err)
+        return err;
+    if (s->flags & CNET__S_ENDING)
+        return 0; /* a second end() is a no-op */
+    if (len && (err = cnet_socket_write(s, data, len, NULL, NULL)) < 0)
+        return err;
+    return do_end(s, cb, arg);
+}
+
+int cnet_socket_end_str(cnet_socket_t *s, const char *str)
+{
+    return cnet_socket_end(s, str, str ? strlen(str) : 0, NULL, NULL);
+}
+
+int cnet_socket_end_enc(cnet_socket_t *s, const char *str, size_t len, const char *encoding,
+                        cnet_write_cb cb, void *arg)
+{
+    int err = check_endable(s);
+
+    if (err)
+        return err;
+    if (s->flags & CNET__S_ENDING)
+        return 0;
+    if (len && (err = cnet_socket_write_enc(s, str, len, encoding, NULL, NULL)) < 0)
+        return err;
+    return do_end(s, cb, arg);
+}
+
+void cnet_socket_cork(cnet_socket_t *s)
+{
+    if (s)
+        s->corked++;
+}
+
+void cnet_socket_uncork(cnet_socket_t *s)
+{
+    if (s && s->corked && --s->corked == 0)
+        cnet__stream_flush(s);
+}
