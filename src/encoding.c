@@ -46,12 +46,12 @@ static const struct {
     const char *name;
     cnet__enc_t enc;
 } encoding_names[] = {
-    {"utf8", CNET__ENC_UTF8},       {"utf-8", CNET__ENC_UTF8},
-    {"ascii", CNET__ENC_ASCII},     {"latin1", CNET__ENC_LATIN1},
-    {"binary", CNET__ENC_LATIN1},   {"base64", CNET__ENC_BASE64},
+    {"utf8", CNET__ENC_UTF8},           {"utf-8", CNET__ENC_UTF8},
+    {"ascii", CNET__ENC_ASCII},         {"latin1", CNET__ENC_LATIN1},
+    {"binary", CNET__ENC_LATIN1},       {"base64", CNET__ENC_BASE64},
     {"base64url", CNET__ENC_BASE64URL}, {"hex", CNET__ENC_HEX},
-    {"utf16le", CNET__ENC_UTF16LE}, {"utf-16le", CNET__ENC_UTF16LE},
-    {"ucs2", CNET__ENC_UTF16LE},    {"ucs-2", CNET__ENC_UTF16LE},
+    {"utf16le", CNET__ENC_UTF16LE},     {"utf-16le", CNET__ENC_UTF16LE},
+    {"ucs2", CNET__ENC_UTF16LE},        {"ucs-2", CNET__ENC_UTF16LE},
 };
 
 static bool ascii_case_equal(const char *a, const char *lower)
