@@ -1,0 +1,96 @@
+# Thin wrapper over CMake and CTest. The README's two commands:
+#
+#   make demo    install missing Debian packages, build, run the echo server
+#   make test    install missing Debian packages, build, run the test suite
+#
+# More: make asan | valgrind | bench | format | format-check | clean | help
+# Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
+# configure), NO_DEPS=1 (skip the package check; scripts/deps.sh).
+
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE      ?= cmake
+CTEST      ?= ctest
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_ARGS ?=
+NO_DEPS    ?=
+BENCH_ARGS ?=
+
+BUILD_DIR  := build
+ASAN_DIR   := build-asan
+BENCH_DIR  := build-bench
+DEMO_PORT  := 8124
+
+MAKEFLAGS += --no-print-directory
+
+# $(call deps,GROUPS): make sure the Debian packages of GROUPS are installed.
+deps = $(if $(NO_DEPS),@true,bash scripts/deps.sh $(1))
+
+# $(call cmake_build,DIR,OPTIONS): configure and build DIR.
+define cmake_build
+	$(CMAKE) -S . -B $(1) $(2) $(CMAKE_ARGS)
+	$(CMAKE) --build $(1) -j $(JOBS)
+endef
+
+.PHONY: all build demo test asan valgrind bench format format-check clean help
+
+all: build
+
+help:
+	@sed -n '1,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+build:
+	$(call deps,build)
+	$(call cmake_build,$(BUILD_DIR),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
+
+demo:
+	$(call deps,build)
+	@command -v nc >/dev/null 2>&1 || $(if $(NO_DEPS),true,bash scripts/deps.sh --optional nc)
+	$(call cmake_build,$(BUILD_DIR),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
+	@test -x $(BUILD_DIR)/examples/echo_server || \
+	  { echo "make demo: $(BUILD_DIR)/examples/echo_server was not built" >&2; exit 1; }
+	@echo
+	@echo "Starting the echo server on port $(DEMO_PORT) (Ctrl-C stops it)."
+	@echo "Talk to it from another terminal:"
+	@echo
+	@echo "    nc localhost $(DEMO_PORT)"
+	@echo
+	@echo "Every line you type is echoed back; Ctrl-C quits nc."
+	@echo
+	@exec ./$(BUILD_DIR)/examples/echo_server
+
+test:
+	$(call deps,build)
+	$(call cmake_build,$(BUILD_DIR),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
+	$(CTEST) --test-dir $(BUILD_DIR) --output-on-failure -j$(JOBS)
+
+# AddressSanitizer + UndefinedBehaviorSanitizer, warnings as errors (as in CI).
+asan:
+	$(call deps,build)
+	$(call cmake_build,$(ASAN_DIR),-DCMAKE_BUILD_TYPE=Debug "-DCNET_SANITIZE=address;undefined" -DCNET_WERROR=ON)
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	$(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
+
+# Every compiled test under valgrind memcheck (scripts/valgrind.sh says how).
+valgrind:
+	$(call deps,build valgrind)
+	$(call cmake_build,$(BUILD_DIR),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
+	CNET_TEST_TIMEOUT_MULTIPLIER=10 JOBS=$(JOBS) bash scripts/valgrind.sh $(BUILD_DIR)
+
+# Benchmarks: a Release build with bench/ enabled (build-bench/), then
+# bench/run.sh $(BENCH_ARGS) with CNET_BUILD_DIR pointing at that build.
+bench:
+	$(call deps,build bench)
+	@test -f bench/run.sh || { echo "make bench: bench/run.sh does not exist yet" >&2; exit 1; }
+	$(call cmake_build,$(BENCH_DIR),-DCMAKE_BUILD_TYPE=Release -DCNET_BUILD_BENCH=ON)
+	CNET_BUILD_DIR=$(CURDIR)/$(BENCH_DIR) bash bench/run.sh $(BENCH_ARGS)
+
+format:
+	$(call deps,format)
+	bash scripts/format.sh
+
+format-check:
+	bash scripts/format.sh --check
+
+clean:
+	rm -rf build build-asan build-tsan build-release build-bench build-valgrind build-fuzz
