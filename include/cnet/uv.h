@@ -1,6 +1,8 @@
 /*
  * cnet/uv.h: optional libuv interop. The only public header that includes
- * uv.h; include it to run cnet inside an existing libuv program.
+ * uv.h; include it to run cnet inside an existing libuv program. Like uv.h
+ * itself, it needs POSIX types: compile with -std=gnu11, or define
+ * _POSIX_C_SOURCE 200809L (or _GNU_SOURCE) before including it with -std=c11.
  */
 #ifndef CNET_UV_H
 #define CNET_UV_H
