@@ -371,7 +371,8 @@ CNET_EXTERN int cnet_server_listen_path(cnet_server_t *srv, const char *path,
  * event carries error ERR_SERVER_NOT_RUNNING, as Node passes it to the
  * callback. The server may listen again afterwards (from a 'close' listener,
  * or at any time if retained).
- * @return 0, CNET_ERR_INVALID_ARG_TYPE.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_SERVER_NOT_RUNNING (the server
+ *   already emitted 'close' and is only kept by a retain: nothing is scheduled).
  */
 CNET_EXTERN int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg);
 

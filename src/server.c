@@ -180,8 +180,9 @@ static void on_connection(uv_stream_t *server, int status)
     int err;
 
     if (status < 0) {
-        /* EMFILE and friends: libuv already drained the backlog with its reserve
-         * fd, so we neither spin nor stop; Node reports it as 'error' (accept). */
+        /* EMFILE reaches us only when libuv's reserve fd is gone too (libuv
+         * normally accepts and closes the excess itself, as Node sees it).
+         * Reported as 'error' (accept); the server keeps listening. */
         cnet__errinfo_set(&srv->err, cnet__err_from_uv(status), "accept", NULL, -1, NULL,
                           CNET__MSG_PLAIN);
         memset(&ev, 0, sizeof ev);
@@ -215,6 +216,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     s->flags |= CNET__S_CONNECTED | CNET__S_EVER_CONNECTED | CNET__S_CONNECT_STARTED;
+    cnet__socket_cache_fd(s);
 
     if (srv->max_connections > 0 && srv->connections >= (size_t)srv->max_connections) {
         cnet_address_t local, remote;
@@ -512,15 +514,14 @@ static void emit_close_now(cnet_server_t *srv)
     }
     srv->flags &= ~SRV_NOT_RUNNING;
     server_emit(srv, &ev);
-    /* A listener may have listened again (which re-took the alive ref). */
-    if (srv->flags & SRV_CLOSED) {
-        if (srv->flags & SRV_DESTROYING) {
-            /* destroy(): user retains no longer count. */
-            srv->refs -= srv->user_retains;
-            srv->user_retains = 0;
-        }
-        cnet__server_release(srv);
+    /* A listener may have listened again, which took a new alive ref: the
+     * old one is dropped either way (else a relisten leaks the server). */
+    if ((srv->flags & SRV_CLOSED) && (srv->flags & SRV_DESTROYING)) {
+        /* destroy(): user retains no longer count. */
+        srv->refs -= srv->user_retains;
+        srv->user_retains = 0;
     }
+    cnet__server_release(srv);
 }
 
 static void tick_close(cnet__tick_t *t)
