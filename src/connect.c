@@ -101,6 +101,7 @@ static void on_connected(uv_connect_t *req, int status)
     cnet__connect_free(s);
     s->flags &= ~CNET__S_CONNECTING;
     s->flags |= CNET__S_CONNECTED | CNET__S_EVER_CONNECTED;
+    cnet__socket_cache_fd(s);
     cnet__socket_apply_options(s);
     cnet__socket_touch(s);
     cnet__socket_retain(s);

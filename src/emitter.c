@@ -50,6 +50,7 @@ int cnet__emitter_add(cnet__emitter_t *em, int type, cnet__any_cb cb, void *arg,
         em->items[em->n] = l;
     }
     em->n++;
+    em->count[type]++;
     return 0;
 }
 
@@ -60,6 +61,7 @@ static void remove_at(cnet__emitter_t *em, uint32_t i)
 
     memmove(em->items + i, em->items + i + 1, (em->n - i - 1) * sizeof *em->items);
     em->n--;
+    em->count[l->type]--;
     l->flags |= CNET__L_REMOVED;
     if (em->depth) {
         l->next_dead = em->dead;
@@ -91,10 +93,7 @@ void cnet__emitter_remove_all(cnet__emitter_t *em, int type)
 
 size_t cnet__emitter_count(const cnet__emitter_t *em, int type)
 {
-    size_t count = 0;
-    for (uint32_t i = 0; i < em->n; i++)
-        count += em->items[i]->type == type;
-    return count;
+    return type >= 0 && type < CNET_EVENT__COUNT ? em->count[type] : 0;
 }
 
 static void free_dead(cnet__emitter_t *em)
@@ -109,9 +108,10 @@ static void free_dead(cnet__emitter_t *em)
 size_t cnet__emit(cnet__emitter_t *em, void *self, const cnet_event_t *ev, cnet__invoke_fn invoke)
 {
     cnet__listener_t *stack[SNAPSHOT_STACK], **snap = stack;
-    size_t k = 0, cap = SNAPSHOT_STACK;
+    size_t k = 0, cap = SNAPSHOT_STACK, want = em->count[ev->type];
 
-    for (uint32_t i = 0; i < em->n; i++) {
+    /* The hot path ('data' with one listener) scans only up to its listener. */
+    for (uint32_t i = 0; i < em->n && k < want; i++) {
         if (em->items[i]->type != ev->type)
             continue;
         if (k == cap) {
@@ -161,5 +161,6 @@ void cnet__emitter_free(cnet__emitter_t *em)
     cnet__free(em->items);
     em->items = NULL;
     em->n = em->cap = 0;
+    memset(em->count, 0, sizeof em->count);
     free_dead(em);
 }

@@ -129,6 +129,7 @@ typedef struct cnet__emitter {
     cnet__listener_t **items;
     uint32_t n, cap;
     uint32_t depth;           /* emits in progress */
+    uint16_t count[CNET_EVENT__COUNT]; /* listeners per type: emit stops scanning early */
     cnet__listener_t *dead;   /* removed during an emit; freed at depth 0 */
 } cnet__emitter_t;
 
@@ -183,6 +184,7 @@ struct cnet_socket_s {
     int refs;                  /* 1 while alive + retains + emits + ticks */
     uint32_t flags;
     unsigned id;
+    int fd;                    /* the connected stream's fd, or -1 */
     union {
         uv_handle_t handle;
         uv_stream_t stream;
@@ -215,6 +217,7 @@ struct cnet_socket_s {
     cnet_socket_t *pipe_src;          /* pipe(): who writes into us, or NULL */
     bool pipe_end;                    /* end dst when we end */
     bool pipe_paused;                 /* paused by pipe() backpressure */
+    unsigned sent_cb_ticks;           /* fast-path write callbacks still queued as ticks */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -226,7 +229,15 @@ int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_s
 void cnet__socket_emit(cnet_socket_t *s, const cnet_event_t *ev);
 void cnet__socket_emit_simple(cnet_socket_t *s, cnet_event_type_t type);
 void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall);
-void cnet__socket_touch(cnet_socket_t *s);
+void cnet__socket_touch_slow(cnet_socket_t *s);
+/* Any read or write counts as activity for setTimeout; free when no timeout is set. */
+static inline void cnet__socket_touch(cnet_socket_t *s)
+{
+    if (s->timeout_ms)
+        cnet__socket_touch_slow(s);
+}
+/* Caches the fd of a connected stream for the try-write fast path. */
+void cnet__socket_cache_fd(cnet_socket_t *s);
 void cnet__socket_apply_options(cnet_socket_t *s);
 void cnet__socket_maybe_close(cnet_socket_t *s);
 void cnet__socket_finish_close(cnet_socket_t *s);

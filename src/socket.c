@@ -34,6 +34,7 @@ int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_s
     s->refs = 1;
     s->id = ++loop->next_id;
     s->hwm = CNET__DEFAULT_HWM;
+    s->fd = -1;
     if (opts) {
         if (opts->allow_half_open)
             s->flags |= CNET__S_HALF_OPEN;
@@ -116,8 +117,8 @@ void cnet__socket_emit_simple(cnet_socket_t *s, cnet_event_type_t type)
 
 static void on_timeout(uv_timer_t *t);
 
-/* Any read or write counts as activity for setTimeout: one store, no timer call. */
-void cnet__socket_touch(cnet_socket_t *s)
+/* Activity with a timeout set: one store, and a timer call only to re-arm after 'timeout'. */
+void cnet__socket_touch_slow(cnet_socket_t *s)
 {
     s->last_active = uv_now(s->loop->uv);
     if (s->timeout_ms && !(s->flags & CNET__S_TIMER_ARMED) && s->timer) {
@@ -197,6 +198,7 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
         return;
     s->flags |= CNET__S_DESTROYED;
     s->flags &= ~(CNET__S_CONNECTING | CNET__S_READING);
+    s->fd = -1;
     if (code < 0) {
         s->flags |= CNET__S_HAD_ERROR;
         if (!s->err)
@@ -252,6 +254,12 @@ void cnet__socket_maybe_close(cnet_socket_t *s)
 {
     if ((s->flags & CNET__S_EOF) && (s->flags & CNET__S_FINISHED))
         cnet__socket_destroy(s, 0, NULL);
+}
+
+void cnet__socket_cache_fd(cnet_socket_t *s)
+{
+    uv_os_fd_t fd;
+    s->fd = uv_fileno(&s->h.handle, &fd) == 0 ? fd : -1;
 }
 
 /* ---- options applied when the handle exists ------------------------------ */

@@ -131,8 +131,9 @@ static void enqueue(cnet_socket_t *s, cnet__wreq_t *w)
 
 static void emit_drain_if_due(cnet_socket_t *s)
 {
+    /* Node's afterWrite: no 'drain' once end() was called (!state.ending). */
     if ((s->flags & CNET__S_NEED_DRAIN) && s->queued_bytes == 0 &&
-        !(s->flags & CNET__S_DESTROYED)) {
+        !(s->flags & (CNET__S_DESTROYED | CNET__S_ENDING))) {
         s->flags &= ~CNET__S_NEED_DRAIN;
         cnet__socket_emit_simple(s, CNET_EVENT_DRAIN);
     }
@@ -246,9 +247,14 @@ void cnet__stream_flush(cnet_socket_t *s)
 static void tick_write_done(cnet__tick_t *t)
 {
     cnet_socket_t *s = t->obj;
-    if (t->cb)
+    if (t->cb) {
+        s->sent_cb_ticks--;
         ((cnet_write_cb)t->cb)(s, 0, t->arg);
+    }
     emit_drain_if_due(s);
+    /* end() waited for this callback: write callbacks come before 'finish'. */
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__stream_maybe_shutdown(s);
 }
 
 /* Tries the kernel directly; returns bytes taken, or a negative code. */
@@ -256,21 +262,26 @@ static ssize_t try_send(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs)
 {
     struct iovec iov[16];
     struct msghdr msg;
-    uv_os_fd_t fd;
     ssize_t n;
 
-    if (nbufs > CNET__ARRAY_SIZE(iov) || uv_fileno(&s->h.handle, &fd) != 0)
+    if (s->fd < 0 || nbufs > CNET__ARRAY_SIZE(iov))
         return 0;
-    for (size_t i = 0; i < nbufs; i++) {
-        iov[i].iov_base = (void *)bufs[i].base;
-        iov[i].iov_len = bufs[i].len;
+    if (nbufs == 1) {
+        do
+            n = send(s->fd, bufs[0].base, bufs[0].len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+    } else {
+        for (size_t i = 0; i < nbufs; i++) {
+            iov[i].iov_base = (void *)bufs[i].base;
+            iov[i].iov_len = bufs[i].len;
+        }
+        memset(&msg, 0, sizeof msg);
+        msg.msg_iov = iov;
+        msg.msg_iovlen = nbufs;
+        do
+            n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
     }
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = iov;
-    msg.msg_iovlen = nbufs;
-    do
-        n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
     return n;
@@ -304,6 +315,8 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
                     return CNET_ENOMEM; /* the bytes are sent; only the callback is lost */
                 t->cb = (void *)cb;
                 t->arg = arg;
+                if (cb)
+                    s->sent_cb_ticks++;
             }
             return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
         }
@@ -412,7 +425,7 @@ void cnet__stream_maybe_shutdown(cnet_socket_t *s)
 
     if ((s->flags & (CNET__S_ENDING | CNET__S_SHUTDOWN | CNET__S_DESTROYED | CNET__S_CONNECTED |
                      CNET__S_HANDLE)) != (CNET__S_ENDING | CNET__S_CONNECTED | CNET__S_HANDLE) ||
-        s->wq_head || s->inflight)
+        s->wq_head || s->inflight || s->sent_cb_ticks)
         return;
     req = cnet__malloc(sizeof *req);
     if (!req) {
@@ -437,7 +450,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     cnet_socket_t *s = h->data;
     CNET__UNUSED(suggested);
     /* libuv reads one stream at a time and we never keep the bytes: one buffer serves all. */
-    *buf = uv_buf_init(s->loop->read_buf, CNET__READ_BUF_SIZE);
+    buf->base = s->loop->read_buf;
+    buf->len = CNET__READ_BUF_SIZE;
 }
 
 static int on_frame(void *ctx, const char *frame, size_t len)
