@@ -77,6 +77,8 @@ struct cnet__tick {
     void *cb;
     void *arg;
     size_t count;
+    bool embedded;  /* lives inside its object: never freed by the queue */
+    bool queued;
 };
 
 #define CNET__READ_BUF_SIZE (64 * 1024)
@@ -99,6 +101,8 @@ struct cnet_loop_s {
 
 /* Queues @p fn; @p obj (a socket or server, kind 1 or 2) is retained until it ran. */
 cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind);
+/* Queues a tick embedded in its object (no allocation, so it cannot fail); no-op if queued. */
+void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind);
 cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop);
 
 /* Blocks SIGPIPE in this thread around a write that libuv may make at once. */
@@ -211,6 +215,7 @@ struct cnet_socket_s {
     cnet__decoder_t decoder;          /* setEncoding: valid when decoding */
     bool decoding;
     cnet__framer_t framer;            /* framing helpers (idle unless set) */
+    cnet__tick_t close_tick;          /* 'close' without a handle: must not need memory */
     cnet_write_cb end_cb;             /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;
     cnet_socket_t *pipe_dst;          /* pipe(): where our data goes, or NULL */

@@ -243,12 +243,30 @@ int cnet_run(void)
 
 /* ---- ticks -------------------------------------------------------------- */
 
+static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind);
+
 cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind)
 {
     cnet__tick_t *t = cnet__calloc(1, sizeof *t);
 
     if (!t)
         return NULL;
+    tick_enqueue(loop, t, fn, obj, kind);
+    return t;
+}
+
+void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind)
+{
+    if (t->queued)
+        return;
+    t->embedded = true;
+    tick_enqueue(loop, t, fn, obj, kind);
+}
+
+static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind)
+{
+    t->next = NULL;
+    t->queued = true;
     t->fn = fn;
     t->obj = obj;
     t->kind = kind;
@@ -266,7 +284,6 @@ cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kin
         uv_idle_start(&loop->tick_idle, on_tick_idle);
         uv_check_start(&loop->tick_check, on_tick_check);
     }
-    return t;
 }
 
 /*
@@ -281,12 +298,21 @@ static void tick_drain(cnet_loop_t *loop)
         loop->tick_head = t->next;
         if (!loop->tick_head)
             loop->tick_tail = NULL;
+        t->queued = false;
         t->fn(t);
-        if (t->kind == 1)
-            cnet__socket_release(t->obj);
-        else if (t->kind == 2)
-            cnet__server_release(t->obj);
-        cnet__free(t);
+        /* An embedded tick may be queued again by fn; its object stays alive
+         * until the release below, so read everything before releasing. */
+        {
+            bool embedded = t->embedded;
+            int kind = t->kind;
+            void *obj = t->obj;
+            if (!embedded)
+                cnet__free(t);
+            if (kind == 1)
+                cnet__socket_release(obj);
+            else if (kind == 2)
+                cnet__server_release(obj);
+        }
     }
     if (loop->ticks_active) {
         loop->ticks_active = false;

@@ -52,6 +52,7 @@ struct cnet_server_s {
     char *path;
     uv_getaddrinfo_t *gai;     /* pending lookup, or NULL */
     cnet__errinfo_t err;       /* the last error reported */
+    cnet__tick_t close_tick;   /* scheduling 'close' must not need memory */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
@@ -535,8 +536,7 @@ static void tick_close(cnet__tick_t *t)
 static void maybe_emit_close(cnet_server_t *srv)
 {
     if ((srv->flags & SRV_CLOSING) && !(srv->flags & SRV_HANDLE) && srv->connections == 0)
-        if (!cnet__tick(srv->loop, tick_close, srv, 2))
-            cnet__log(CNET_LOG_ERROR, "srv#%u out of memory scheduling close", srv->id);
+        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close, srv, 2);
 }
 
 static void on_listener_closed(uv_handle_t *h)

@@ -217,9 +217,8 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
             uv_close(&s->h.handle, on_handle_closed);
     } else if (s->flags & CNET__S_RETRY_CLOSING) {
         /* A handle is closing between connect attempts; its callback finishes. */
-    } else if (!cnet__tick(s->loop, tick_finish_close, s, 1)) {
-        /* No memory for a tick: closing now would call back inside the caller. */
-        cnet__log(CNET_LOG_ERROR, "sock#%u out of memory scheduling close", s->id);
+    } else {
+        cnet__tick_embedded(s->loop, &s->close_tick, tick_finish_close, s, 1);
     }
 }
 
