@@ -23,9 +23,17 @@ static void on_error(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     cnet_socket_destroy(arg);
 }
 
+/*
+ * When one side closes, the other is still alive (it would have unlinked us
+ * otherwise). Unlink it from the closing socket, whose pointer is invalid
+ * after this 'close', then take it down.
+ */
 static void on_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
-    cnet_socket_destroy(arg);
+    cnet_socket_t *other = arg;
+    cnet_socket_off(other, CNET_EVENT_ERROR, on_error, s);
+    cnet_socket_off(other, CNET_EVENT_CLOSE, on_close, s);
+    cnet_socket_destroy(other);
 }
 
 static void on_connection(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
