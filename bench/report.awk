@@ -1,0 +1,250 @@
+# report.awk: turns the load generator's JSON lines (results.jsonl) into
+# results.md and the chart's data file. Called by run.sh; plain POSIX awk
+# (mawk is enough). Variables passed in: servers, scenarios, date, machine,
+# versions, config, notesfile, chart, idle_conns.
+#
+# Each input line is one run, labelled "<server>_echo/<scenario>/<rep>". For
+# every server, scenario and metric the median over the repetitions is shown,
+# then the same medians divided by uv_echo's (raw libuv) and node_echo's.
+
+function jget(line, key,    v) {
+    if (!match(line, "\"" key "\":(\"[^\"]*\"|[^,}]*)"))
+        return ""
+    v = substr(line, RSTART + length(key) + 3, RLENGTH - length(key) - 3)
+    gsub(/"/, "", v)
+    return v == "null" ? "" : v
+}
+
+# Median of the space-separated numbers in s ("" if none).
+function median(s,    a, n, i, j, t) {
+    n = split(s, a, " ")
+    if (n == 0)
+        return ""
+    for (i = 2; i <= n; i++) {  # insertion sort: n is the repetition count
+        t = a[i] + 0
+        for (j = i - 1; j >= 1 && a[j] + 0 > t; j--)
+            a[j + 1] = a[j]
+        a[j + 1] = t
+    }
+    return n % 2 ? a[(n + 1) / 2] + 0 : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+
+# (max - min) / median over the repetitions, as a percentage ("" if < 2 values).
+function spread(s,    a, n, i, lo, hi, m) {
+    n = split(s, a, " ")
+    if (n < 2)
+        return ""
+    lo = hi = a[1] + 0
+    for (i = 2; i <= n; i++) {
+        if (a[i] + 0 < lo) lo = a[i] + 0
+        if (a[i] + 0 > hi) hi = a[i] + 0
+    }
+    m = median(s)
+    return m > 0 ? (hi - lo) / m * 100 : ""
+}
+
+function commas(n) {
+    return (n < 0 ? "-" : "") group3(sprintf("%.0f", n < 0 ? -n : n))
+}
+
+function group3(s,    out) {
+    out = ""
+    while (length(s) > 3) {
+        out = "," substr(s, length(s) - 2) out
+        s = substr(s, 1, length(s) - 3)
+    }
+    return s out
+}
+
+function fmt(v) {
+    if (v == "")
+        return "–"
+    v += 0
+    if (v >= 1000 || v <= -1000) return commas(v)
+    if (v >= 100 || v <= -100) return sprintf("%.0f", v)
+    if (v >= 10 || v <= -10) return sprintf("%.1f", v)
+    return sprintf("%.2f", v)
+}
+
+function ratio(v, base) {
+    if (v == "" || base == "" || base + 0 == 0)
+        return ""
+    return (v + 0) / (base + 0)
+}
+
+function fmt_ratio(r) {
+    return r == "" ? "–" : sprintf("%.2f", r)
+}
+
+function pct(v) {
+    return v == "" ? "–" : sprintf("%.0f%%", v * 100)
+}
+
+# The metrics shown for each scenario: key|header pairs, the first is primary.
+function scenario_metrics(sc) {
+    if (sc ~ /^pp/)
+        return "ops_per_s|msgs/s;mb_per_s|MB/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
+               "server_cpu_us_per_op|CPU µs/msg;server_core_us_per_op|core µs/msg"
+    if (sc == "stream")
+        return "mb_per_s|MB/s;ops_per_s|64 KiB msgs/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
+               "server_cpu_us_per_op|CPU µs/msg;server_core_us_per_op|core µs/msg"
+    if (sc == "connect")
+        return "ops_per_s|conns/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
+               "server_cpu_us_per_op|CPU µs/conn;server_core_us_per_op|core µs/conn"
+    if (sc == "idle")
+        return "rss_per_conn_b|RSS B/conn;rss_before_kb|RSS before KiB;" \
+               "rss_after_kb|RSS with conns KiB;setup_s|connect s"
+    return ""
+}
+
+function scenario_title(sc) {
+    if (sc == "pp1") return "Ping-pong, 1 connection, 64 B messages, TCP"
+    if (sc == "pp100") return "Ping-pong, 100 connections, 64 B messages, TCP"
+    if (sc == "pp1000") return "Ping-pong, 1000 connections, 64 B messages, TCP"
+    if (sc == "pp100unix") return "Ping-pong, 100 connections, 64 B messages, Unix socket"
+    if (sc == "stream") return "Streaming, 4 connections, 64 KiB messages, 256 KiB in flight each, TCP"
+    if (sc == "connect") return "Connect rate: connect, echo 64 B, close; 32 at a time, TCP"
+    if (sc == "idle") return "Idle connections: " idle_conns " held open, server RSS"
+    return sc
+}
+
+{
+    label = jget($0, "label")
+    n = split(label, part, "/")
+    if (n < 3)
+        next
+    srv = part[1]; sc = part[2]
+    runs[srv, sc]++
+    if (jget($0, "failed") != "") {
+        failed[srv, sc]++
+        next
+    }
+    e = jget($0, "errors")
+    if (e != "" && e + 0 > 0)
+        errs[srv, sc] += e
+    nk = split("ops_per_s mb_per_s lat_p50_us lat_p99_us server_cpu_us_per_op " \
+               "server_core_us_per_op rss_per_conn_b rss_before_kb rss_after_kb setup_s " \
+               "client_cpu_util server_cpu_util foreign_util", keys, " ")
+    for (i = 1; i <= nk; i++) {
+        v = jget($0, keys[i])
+        if (v != "")
+            vals[srv, sc, keys[i]] = vals[srv, sc, keys[i]] (vals[srv, sc, keys[i]] == "" ? "" : " ") v
+    }
+}
+
+END {
+    ns = split(servers, sv, " ")
+    for (i = 1; i <= ns; i++)
+        sv[i] = sv[i] "_echo"
+    nsc = split(scenarios, scv, " ")
+
+    print "# cnet benchmark results"
+    print ""
+    print "Generated by `bench/run.sh` on " date "."
+    print ""
+    print "- Machine: " machine
+    print "- Versions: " versions
+    print "- Runs: " config
+    print "- Every number is the median over the repetitions. Ratios are `value ÷ uv_echo` and"
+    print "  `value ÷ node_echo` (raw libuv and Node.js = 1.00). For msgs/s, MB/s and conns/s"
+    print "  higher is better; for latency, CPU and RSS lower is better. See bench/README.md."
+    while ((getline line < notesfile) > 0)
+        print "- Note: " line
+    print ""
+
+    # Chart blocks: throughput, server CPU per op (and idle RSS), p99 latency.
+    hdr = "scenario"
+    for (i = 1; i <= ns; i++)
+        if (sv[i] != "uv_echo")
+            hdr = hdr " " sv[i]
+    blocks = 3
+
+    for (k = 1; k <= nsc; k++) {
+        sc = scv[k]
+        nm = split(scenario_metrics(sc), mspec, ";")
+        for (j = 1; j <= nm; j++) {
+            split(mspec[j], kv, "|")
+            mkey[j] = kv[1]; mhdr[j] = kv[2]
+        }
+        for (i = 1; i <= ns; i++)
+            for (j = 1; j <= nm; j++)
+                med[sv[i], j] = median(vals[sv[i], sc, mkey[j]])
+
+        print "## " scenario_title(sc) " (`" sc "`)"
+        print ""
+        line = "| server |"; sep = "|---|"
+        for (j = 1; j <= nm; j++) { line = line " " mhdr[j] " |"; sep = sep "---:|" }
+        line = line " spread | server CPU | client CPU | other load |"
+        sep = sep "---:|---:|---:|---:|"
+        print line; print sep
+        for (i = 1; i <= ns; i++) {
+            s = sv[i]
+            line = "| " s " |"
+            for (j = 1; j <= nm; j++)
+                line = line " " fmt(med[s, j]) " |"
+            sp = spread(vals[s, sc, mkey[1]])
+            line = line " " (sp == "" ? "–" : sprintf("±%.0f%%", sp / 2)) " |"
+            line = line " " pct(median(vals[s, sc, "server_cpu_util"])) " |"
+            line = line " " pct(median(vals[s, sc, "client_cpu_util"])) " |"
+            fu = median(vals[s, sc, "foreign_util"])
+            line = line " " pct(fu) (fu != "" && fu > 0.1 ? " ⚠" : "") " |"
+            if (failed[s, sc] + 0 > 0)
+                line = line " " failed[s, sc] " of " runs[s, sc] " run(s) failed"
+            if (errs[s, sc] + 0 > 0)
+                line = line " " errs[s, sc] " connection error(s)"
+            print line
+        }
+        print ""
+        line = "| ÷ uv_echo / ÷ node_echo |"; sep = "|---|"
+        for (j = 1; j <= nm; j++) { line = line " " mhdr[j] " |"; sep = sep "---:|" }
+        print line; print sep
+        for (i = 1; i <= ns; i++) {
+            s = sv[i]
+            line = "| " s " |"
+            for (j = 1; j <= nm; j++)
+                line = line " " fmt_ratio(ratio(med[s, j], med["uv_echo", j])) " / " \
+                       fmt_ratio(ratio(med[s, j], med["node_echo", j])) " |"
+            print line
+        }
+        print ""
+
+        # Chart rows: ratios to uv_echo ("?" when missing).
+        tput = ""; cost = ""; lat = ""
+        for (i = 1; i <= ns; i++) {
+            s = sv[i]
+            if (s == "uv_echo")
+                continue
+            r = ratio(med[s, 1], med["uv_echo", 1])
+            if (sc == "idle") {
+                cost = cost " " (r == "" ? "?" : r)
+                continue
+            }
+            tput = tput " " (r == "" ? "?" : r)
+            for (j = 1; j <= nm; j++) {
+                if (mkey[j] == "server_cpu_us_per_op") {
+                    r = ratio(med[s, j], med["uv_echo", j])
+                    cost = cost " " (r == "" ? "?" : r)
+                }
+                if (mkey[j] == "lat_p99_us") {
+                    r = ratio(med[s, j], med["uv_echo", j])
+                    lat = lat " " (r == "" ? "?" : r)
+                }
+            }
+        }
+        if (tput != "") rows[1] = rows[1] "\"" sc "\"" tput "\n"
+        if (cost != "") rows[2] = rows[2] "\"" (sc == "idle" ? "idle RSS" : sc) "\"" cost "\n"
+        if (lat != "") rows[3] = rows[3] "\"" sc "\"" lat "\n"
+    }
+
+    print "![ratios to raw libuv](results.png)"
+    print ""
+    print "Raw data, one JSON line per run: `results.jsonl`."
+
+    for (b = 1; b <= blocks; b++) {
+        printf "%s\n%s", hdr, rows[b] > chart
+        if (rows[b] == "")
+            printf "\"none\"\n" > chart
+        if (b < blocks)
+            printf "\n\n" > chart
+    }
+}
