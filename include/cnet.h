@@ -531,8 +531,10 @@ CNET_EXTERN int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, s
 
 /**
  * socket.end(data, callback): write @p data (may be NULL/0), then half-close
- * (FIN) once every queued write is flushed; 'finish' follows. @p cb (may be
- * NULL) is added as a once 'finish' listener. A second end() is a no-op.
+ * (FIN) once every queued write is flushed and every write callback has run;
+ * 'finish' follows. @p cb (may be NULL) runs with status 0 just before
+ * 'finish', or with CNET_ECANCELED before 'close' if the socket is destroyed
+ * first. No 'drain' is emitted after end(). A second end() is a no-op.
  * @return 0, CNET_ERR_STREAM_DESTROYED, CNET_ERR_SOCKET_CLOSED, CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len,
