@@ -182,6 +182,14 @@ typedef struct cnet__wreq cnet__wreq_t;
 typedef struct cnet__wbatch cnet__wbatch_t;
 typedef struct cnet__connect cnet__connect_t;
 
+/* Any libuv stream a socket or server can sit on; the flags say which. */
+typedef union cnet__handle {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+} cnet__handle_t;
+
 struct cnet_socket_s {
     cnet__emitter_t em;
     cnet_loop_t *loop;
@@ -189,12 +197,7 @@ struct cnet_socket_s {
     uint32_t flags;
     unsigned id;
     int fd;                    /* the connected stream's fd, or -1 */
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
+    cnet__handle_t h;
     cnet_server_t *server;     /* the server that accepted it (retained) */
     void *data;
     /* writes */

@@ -34,12 +34,7 @@ struct cnet_server_s {
     int refs;
     uint32_t flags;
     unsigned id;
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
+    cnet__handle_t h;
     cnet_server_opts_t opts;
     size_t connections;
     int max_connections;
