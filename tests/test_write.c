@@ -237,8 +237,12 @@ static void test_backpressure(void)
                 uv_run(cnet_loop_get_uv(p.loop), UV_RUN_NOWAIT);
             ASSERT_EQ(before, r.bytes);
         }
-        ASSERT(cnet_socket_writable_length(p.client) > 0);
-        ASSERT_EQ(ones - 1, drains);
+        /* Usually the kernel is full and the queue stays; on a slow run (valgrind)
+         * the kernel may absorb it, and then 'drain' must already have come, once. */
+        if (cnet_socket_writable_length(p.client) > 0)
+            ASSERT_EQ(ones - 1, drains);
+        else
+            ASSERT_EQ(ones, drains);
         cnet_socket_resume(p.accepted);
         while (drains < ones)
             uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
