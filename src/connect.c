@@ -278,8 +278,6 @@ static void revive(cnet_socket_t *s)
 
 static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
 {
-    int err;
-
     if (!s || !o)
         return CNET_ERR_INVALID_ARG_TYPE;
     if ((s->flags & CNET__S_DESTROYED) && !(s->flags & CNET__S_CLOSED))
@@ -297,8 +295,7 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
         return CNET_ERR_INVALID_IP_ADDRESS;
     if (o->host && !*o->host)
         return CNET_ERR_INVALID_ARG_VALUE;
-    err = 0;
-    return err;
+    return 0;
 }
 
 int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *o, cnet_socket_cb on_connect,

@@ -320,8 +320,10 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
             }
             return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
         }
-        if (sent > 0)
-            s->bytes_written += (uint64_t)sent, cnet__socket_touch(s);
+        if (sent > 0) {
+            s->bytes_written += (uint64_t)sent;
+            cnet__socket_touch(s);
+        }
     }
 
     w = wreq_new(bufs, nbufs, sent > 0 ? (size_t)sent : 0, dispose);
