@@ -113,7 +113,7 @@ function scenario_title(sc) {
     n = split(label, part, "/")
     if (n < 3)
         next
-    srv = part[1]; sc = part[2]
+    srv = part[1]; sc = part[2]; rep = part[3]
     runs[srv, sc]++
     if (jget($0, "failed") != "") {
         failed[srv, sc]++
@@ -127,9 +127,98 @@ function scenario_title(sc) {
                "client_cpu_util server_cpu_util foreign_util", keys, " ")
     for (i = 1; i <= nk; i++) {
         v = jget($0, keys[i])
-        if (v != "")
+        if (v != "") {
             vals[srv, sc, keys[i]] = vals[srv, sc, keys[i]] (vals[srv, sc, keys[i]] == "" ? "" : " ") v
+            byrep[srv, sc, keys[i], rep] = v
+        }
     }
+    if (!(rep in repseen)) {
+        repseen[rep] = 1
+        replist = replist (replist == "" ? "" : " ") rep
+    }
+}
+
+# Per-repetition ratios cnet_echo / uv_echo of one metric, space-separated.
+# Servers alternate within a repetition, so pairing them cancels slow drift
+# of the machine that the medians alone would still carry.
+function paired(sc, key,    n, r, i, s, a, b) {
+    n = split(replist, r, " ")
+    s = ""
+    for (i = 1; i <= n; i++) {
+        a = byrep["cnet_echo", sc, key, r[i]]
+        b = byrep["uv_echo", sc, key, r[i]]
+        if (a != "" && b != "" && b + 0 > 0)
+            s = s (s == "" ? "" : " ") (a + 0) / (b + 0)
+    }
+    return s
+}
+
+function lo_hi(s,    a, n, i, lo, hi) {
+    n = split(s, a, " ")
+    if (n == 0)
+        return "–"
+    lo = hi = a[1] + 0
+    for (i = 2; i <= n; i++) {
+        if (a[i] + 0 < lo) lo = a[i] + 0
+        if (a[i] + 0 > hi) hi = a[i] + 0
+    }
+    return sprintf("%.2f–%.2f", lo, hi)
+}
+
+# One row of the targets table. kind "ratio": cnet ÷ uv of the medians must be
+# <= limit (or >= limit when ge); kind "abs": cnet's median must be <= limit.
+function target_row(what, sc, key, kind, limit, ge,    c, u, v, p, ok, shown) {
+    if (!(sc in scen_on)) {
+        print "| " what " | | not run | | |"
+        notrun++
+        return
+    }
+    c = median(vals["cnet_echo", sc, key])
+    u = median(vals["uv_echo", sc, key])
+    if (kind == "abs") {
+        v = c
+        shown = v == "" ? "–" : fmt(v) " B"
+        p = "–"
+    } else {
+        v = ratio(c, u)
+        shown = v == "" ? "–" : sprintf("%.2f×", v)
+        p = paired(sc, key)
+        p = p == "" ? "–" : sprintf("%.2f× (%s)", median(p), lo_hi(p))
+    }
+    if (v == "")
+        ok = "no data"
+    else if (ge)
+        ok = v + 0 >= limit ? "met" : "**not met**"
+    else
+        ok = v + 0 <= limit ? "met" : "**not met**"
+    if (ok != "met")
+        missed++
+    print "| " what " | " (kind == "abs" ? "≤ " limit " B" : (ge ? "≥ " : "≤ ") sprintf("%.2f×", limit)) \
+          " | " shown " | " p " | " ok " |"
+}
+
+function print_targets() {
+    print "## cnet's targets (issue 4)"
+    print ""
+    print "cnet_echo against raw libuv (uv_echo), from the medians in the tables below. *Paired* is the"
+    print "median and range of the per-repetition ratios (both servers measured in the same"
+    print "repetition, minutes apart at most): it shows how much of a difference is noise."
+    print ""
+    print "| target | limit | cnet ÷ raw libuv | paired: median (range) | |"
+    print "|---|---:|---:|---:|---|"
+    missed = notrun = 0
+    target_row("server CPU per message, 100 connections", "pp100", "server_cpu_us_per_op", "ratio", 1.10, 0)
+    target_row("server CPU per message, 1000 connections", "pp1000", "server_cpu_us_per_op", "ratio", 1.10, 0)
+    target_row("server CPU per message, 100 connections, Unix socket", "pp100unix", "server_cpu_us_per_op", "ratio", 1.10, 0)
+    target_row("streaming MB/s", "stream", "mb_per_s", "ratio", 0.95, 1)
+    target_row("connect rate: server CPU per connection", "connect", "server_cpu_us_per_op", "ratio", 1.2, 0)
+    target_row("user-space memory per idle connection", "idle", "rss_per_conn_b", "abs", 1024, 0)
+    print ""
+    if (missed)
+        print missed " target(s) not met in this run."
+    else
+        print "Every target " (notrun ? "that was measured " : "") "is met in this run."
+    print ""
 }
 
 END {
@@ -137,6 +226,12 @@ END {
     for (i = 1; i <= ns; i++)
         sv[i] = sv[i] "_echo"
     nsc = split(scenarios, scv, " ")
+    for (k = 1; k <= nsc; k++)
+        scen_on[scv[k]] = 1
+    has_targets = 0
+    for (i = 1; i <= ns; i++)
+        if (sv[i] == "cnet_echo" || sv[i] == "uv_echo")
+            has_targets++
 
     print "# cnet benchmark results"
     print ""
@@ -151,6 +246,8 @@ END {
     while ((getline line < notesfile) > 0)
         print "- Note: " line
     print ""
+    if (has_targets == 2)
+        print_targets()
 
     # Chart blocks: throughput, server CPU per op (and idle RSS), p99 latency.
     hdr = "scenario"

@@ -8,7 +8,7 @@
 #   bench/run.sh --quick          the same as BENCH_QUICK=1
 #
 # Environment (all optional):
-#   BENCH_REPS=N            repetitions per scenario and server (3; quick: 1); medians are reported
+#   BENCH_REPS=N            repetitions per scenario and server (5; quick: 1); medians are reported
 #   BENCH_DURATION=S        measured seconds per run (5; quick: 1)
 #   BENCH_WARMUP=S          warm-up seconds before measuring (1; quick: 0.3)
 #   BENCH_SERVERS="..."     subset of: epoll uv libevent node cnet
@@ -53,7 +53,7 @@ if [ "$quick" = 1 ]; then
     warmup=${BENCH_WARMUP:-0.3}
     hold=${BENCH_IDLE_HOLD:-0.5}
 else
-    reps=${BENCH_REPS:-3}
+    reps=${BENCH_REPS:-5}
     duration=${BENCH_DURATION:-5}
     warmup=${BENCH_WARMUP:-1}
     hold=${BENCH_IDLE_HOLD:-1}

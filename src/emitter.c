@@ -108,24 +108,22 @@ static void free_dead(cnet__emitter_t *em)
 size_t cnet__emit(cnet__emitter_t *em, void *self, const cnet_event_t *ev, cnet__invoke_fn invoke)
 {
     cnet__listener_t *stack[SNAPSHOT_STACK], **snap = stack;
-    size_t k = 0, cap = SNAPSHOT_STACK, want = em->count[ev->type];
+    size_t k = 0, want = em->count[ev->type];
 
-    /* The hot path ('data' with one listener) scans only up to its listener. */
-    for (uint32_t i = 0; i < em->n && k < want; i++) {
-        if (em->items[i]->type != ev->type)
-            continue;
-        if (k == cap) {
-            cnet__listener_t **bigger = cnet__malloc(em->n * sizeof *bigger);
-            if (!bigger)
-                break; /* out of memory: call the listeners we have */
-            memcpy(bigger, snap, k * sizeof *snap);
-            snap = bigger;
-            cap = em->n;
-        }
-        snap[k++] = em->items[i];
-    }
-    if (k == 0)
+    if (want == 0)
         return 0;
+    /* The per-type count sizes the snapshot up front, so the scan below is tight. */
+    if (want > SNAPSHOT_STACK) {
+        snap = cnet__malloc(want * sizeof *snap);
+        if (!snap) {
+            snap = stack; /* out of memory: call the first listeners only */
+            want = SNAPSHOT_STACK;
+        }
+    }
+    /* The hot path ('data' with one listener) scans only up to its listener. */
+    for (uint32_t i = 0; i < em->n && k < want; i++)
+        if (em->items[i]->type == ev->type)
+            snap[k++] = em->items[i];
 
     em->depth++;
     for (size_t j = 0; j < k; j++) {

@@ -217,7 +217,7 @@ struct cnet_socket_s {
     cnet__wreq_t *cancelled;          /* writes failed by destroy, reported before close */
     cnet__decoder_t decoder;          /* setEncoding: valid when decoding */
     bool decoding;
-    cnet__framer_t framer;            /* framing helpers (idle unless set) */
+    cnet__framer_t *framer;           /* framing helpers: allocated by the first set_framing */
     cnet__tick_t close_tick;          /* 'close' without a handle: must not need memory */
     cnet_write_cb end_cb;             /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;

@@ -65,7 +65,10 @@ static void socket_free(cnet_socket_t *s)
 
     cnet__emitter_free(&s->em);
     cnet__free(s->err);
-    cnet__framer_free(&s->framer);
+    if (s->framer) {
+        cnet__framer_free(s->framer);
+        cnet__free(s->framer);
+    }
     loop->alive--;
     cnet__free(s);
 }
@@ -571,11 +574,24 @@ int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opts_t *opts)
 
     if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
-    /* The framer is embedded and swapped whole, so a 'frame' listener may change it mid-feed. */
+    /*
+     * The framer's storage lives as long as the socket and is swapped whole,
+     * so a 'frame' listener may change it mid-feed. Most sockets never frame:
+     * it is allocated on first use to keep idle connections small.
+     */
     if ((err = cnet__framer_init(&nf, opts)) != 0)
         return err;
-    cnet__framer_free(&s->framer);
-    s->framer = nf;
+    if (!s->framer) {
+        if (!cnet__framer_active(&nf))
+            return 0;
+        if (!(s->framer = cnet__malloc(sizeof *s->framer))) {
+            cnet__framer_free(&nf);
+            return CNET_ENOMEM;
+        }
+    } else {
+        cnet__framer_free(s->framer);
+    }
+    *s->framer = nf;
     return 0;
 }
 

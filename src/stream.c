@@ -456,6 +456,14 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = CNET__READ_BUF_SIZE;
 }
 
+/* The framer exists once set_framing() was called with a mode; NONE turns it off. */
+static inline bool framing(const cnet_socket_t *s)
+{
+    return s->framer && cnet__framer_active(s->framer);
+}
+
+static const cnet__framer_t no_framing; /* write_frame() before set_framing(): the payload as is */
+
 static int on_frame(void *ctx, const char *frame, size_t len)
 {
     cnet_socket_t *s = ctx;
@@ -507,8 +515,8 @@ void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t le
 
     cnet__socket_retain(s);
     deliver(s, base, len);
-    if (!(s->flags & CNET__S_DESTROYED) && cnet__framer_active(&s->framer)) {
-        r = cnet__framer_feed(&s->framer, base, len, on_frame, s);
+    if (!(s->flags & CNET__S_DESTROYED) && framing(s)) {
+        r = cnet__framer_feed(s->framer, base, len, on_frame, s);
         if (r < 0 && !(s->flags & CNET__S_DESTROYED))
             cnet__socket_destroy(s, r, "read");
     }
@@ -528,8 +536,8 @@ void cnet__stream_on_eof(cnet_socket_t *s)
         if (cnet__decoder_end(&s->decoder, out) == 0 && out->len)
             emit_data(s, out->base, out->len, cnet__enc_name((cnet__enc_t)s->decoder.enc));
     }
-    if (!(s->flags & CNET__S_DESTROYED) && cnet__framer_active(&s->framer)) {
-        int r = cnet__framer_end(&s->framer, on_frame, s);
+    if (!(s->flags & CNET__S_DESTROYED) && framing(s)) {
+        int r = cnet__framer_end(s->framer, on_frame, s);
         if (r < 0 && !(s->flags & CNET__S_DESTROYED))
             cnet__socket_destroy(s, r, "read");
     }
@@ -675,7 +683,8 @@ int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len, cnet
         return err;
     if (!data && len)
         return CNET_ERR_INVALID_ARG_TYPE;
-    err = cnet__framer_encode(&s->framer, data, len, prefix, &prefix_len, &suffix, &suffix_len);
+    err = cnet__framer_encode(s->framer ? s->framer : &no_framing, data, len, prefix, &prefix_len,
+                              &suffix, &suffix_len);
     if (err)
         return err;
     if (prefix_len)
