@@ -299,11 +299,30 @@ field() { # field JSON KEY: the raw value of KEY in a flat JSON line
 
 for rep in $(seq 1 "$reps"); do
     # Each repetition starts with a different server, so that no server always
-    # runs first or last.
-    n=${#active[@]}
+    # runs first or last. uv_echo and cnet_echo always run back to back (in
+    # alternating order): the targets compare those two, and a shared machine
+    # drifts between faster and slower phases that can last a minute.
+    units=()
+    pair=()
+    for s in "${active[@]}"; do
+        case $s in
+        uv | cnet) pair+=("$s") ;;
+        *) units+=("$s") ;;
+        esac
+    done
+    [ "${#pair[@]}" -gt 0 ] && units+=(pair)
+    if [ "${#pair[@]}" = 2 ] && [ $((rep % 2)) = 0 ]; then
+        pair=("${pair[1]}" "${pair[0]}")
+    fi
+    n=${#units[@]}
     order=()
     for i in $(seq 0 $((n - 1))); do
-        order+=("${active[$(((i + rep - 1) % n))]}")
+        u=${units[$(((i + rep - 1) % n))]}
+        if [ "$u" = pair ]; then
+            order+=("${pair[@]}")
+        else
+            order+=("$u")
+        fi
     done
     for sc in $scenarios; do
         scenario_args "$sc"
