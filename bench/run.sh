@@ -273,6 +273,8 @@ fi
 
 # ---- Run -----------------------------------------------------------------------
 
+# Before this run rewrites results.*, which would make every tree look modified.
+cnet_version=$(git -C "$repo" describe --always --dirty 2> /dev/null || echo '?')
 jsonl=$out/results.jsonl
 : > "$jsonl"
 failures=0
@@ -375,7 +377,7 @@ say "== writing $out/results.md"
 versions="libuv $(pkg-config --modversion libuv 2> /dev/null || echo '?')"
 versions="$versions, libevent $(pkg-config --modversion libevent_core 2> /dev/null || echo '?')"
 versions="$versions, node $("$node_bin" --version 2> /dev/null || echo 'absent')"
-versions="$versions, cnet $(git -C "$repo" describe --always --dirty 2> /dev/null || echo '?')"
+versions="$versions, cnet $cnet_version"
 cpu_model=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo 2> /dev/null)
 machine="$(nproc) cores (${cpu_model:-unknown CPU}), Linux $(uname -r)"
 config="$reps repetition(s), ${duration} s measured after ${warmup} s warm-up; $pin_desc"
