@@ -739,7 +739,8 @@ CNET_EXTERN int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opt
  * Writes one frame in the socket's framing: the length header then @p data
  * (LENGTH_PREFIXED), or @p data then the delimiter (LINES), or @p data that
  * must be exactly record_size bytes (FIXED). Returns as cnet_socket_write(),
- * or CNET_ERR_FRAME_TOO_LARGE / CNET_ERR_INVALID_ARG_VALUE.
+ * or CNET_ERR_FRAME_TOO_LARGE / CNET_ERR_INVALID_ARG_VALUE (also when no
+ * framing mode is set).
  */
 CNET_EXTERN int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len,
                                         cnet_write_cb cb, void *arg);

@@ -462,7 +462,7 @@ static inline bool framing(const cnet_socket_t *s)
     return s->framer && cnet__framer_active(s->framer);
 }
 
-static const cnet__framer_t no_framing; /* write_frame() before set_framing(): the payload as is */
+static const cnet__framer_t no_framing; /* mode NONE: write_frame() fails, as after set NONE */
 
 static int on_frame(void *ctx, const char *frame, size_t len)
 {

@@ -181,16 +181,25 @@ static void on_rx_conn(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 
 static void on_tx_connect(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
-    cnet_framing_opts_t lp = CNET_FRAMING_OPTS_INIT;
+    cnet_framing_opts_t lp = CNET_FRAMING_OPTS_INIT, none = CNET_FRAMING_OPTS_INIT;
     ASSERT(cnet_socket_write_enc(s, "aGk=", 4, "base64", NULL, NULL) >= 0);  /* "hi" */
     ASSERT(cnet_socket_write_enc(s, "7e", 2, "hex", NULL, NULL) >= 0);       /* "~" */
     ASSERT(cnet_socket_write_enc(s, "\xc3\xa9", 2, "latin1", NULL, NULL) >= 0); /* é -> e9 */
     ASSERT_ERR(CNET_ERR_UNKNOWN_ENCODING, cnet_socket_write_enc(s, "x", 1, "klingon", NULL, NULL));
+    /* No framing (never set, then set to NONE): write_frame has no format to write in. */
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_write_frame(s, "c", 1, NULL, NULL));
+    ASSERT_OK(cnet_socket_set_framing(s, &none));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_write_frame(s, "d", 1, NULL, NULL));
     lp.mode = CNET_FRAMING_LENGTH_PREFIXED;
     lp.header_bytes = 4;
     lp.little_endian = true;
     ASSERT_OK(cnet_socket_set_framing(s, &lp));
     ASSERT(cnet_socket_write_frame(s, "ab", 2, NULL, NULL) >= 0);
+    ASSERT_OK(cnet_socket_set_framing(s, &none)); /* off again: the framer's storage stays */
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_write_frame(s, "x", 1, NULL, NULL));
+    lp.header_bytes = 1;
+    ASSERT_OK(cnet_socket_set_framing(s, &lp)); /* reuses that storage */
+    ASSERT(cnet_socket_write_frame(s, "y", 1, NULL, NULL) >= 0);
     ASSERT_OK(cnet_socket_end_enc(s, "ff", 2, "hex", NULL, NULL));
 }
 
@@ -216,7 +225,7 @@ static void test_encoded_writes(void)
     ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", on_tx_listening, NULL));
     ASSERT_OK(cnet_loop_run(loop));
     ASSERT_OK(cnet_loop_close(loop));
-    ASSERT_STR_EQ("68697ee902000000" "6162" "ff", rx.buf);
+    ASSERT_STR_EQ("68697ee9" "02000000" "6162" "01" "79" "ff", rx.buf);
 }
 
 int main(void)
