@@ -106,10 +106,11 @@ static void on_connected(uv_connect_t *req, int status)
     cnet__socket_touch(s);
     cnet__socket_retain(s);
     cnet__stream_flush(s);
-    if (!(s->flags & CNET__S_DESTROYED))
+    if (!(s->flags & CNET__S_DESTROYED)) {
+        /* As Node: 'ready' follows 'connect' even if a 'connect' listener destroyed the socket. */
         cnet__socket_emit_simple(s, CNET_EVENT_CONNECT);
-    if (!(s->flags & CNET__S_DESTROYED))
         cnet__socket_emit_simple(s, CNET_EVENT_READY);
+    }
     if (!(s->flags & CNET__S_DESTROYED)) {
         cnet__stream_start_reading(s);
         cnet__stream_maybe_shutdown(s);
