@@ -49,7 +49,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    s = path ? cnet_connect_path(path, on_connect, NULL) : cnet_connect(port, host, on_connect, NULL);
+    s = path ? cnet_connect_path(path, on_connect, NULL)
+             : cnet_connect(port, host, on_connect, NULL);
     if (!s) {
         fprintf(stderr, "echo client: invalid arguments\n");
         return 2;

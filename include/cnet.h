@@ -82,77 +82,77 @@ typedef void (*cnet_free_fn)(void *ptr);
  * ------------------------------------------------------------------------ */
 
 /* System errors: value is -errno, as in libuv and Node's err.errno. */
-#define CNET_ERRNO_MAP(X)                                                    \
-    X(EACCES, -EACCES, "permission denied")                                  \
-    X(EADDRINUSE, -EADDRINUSE, "address already in use")                     \
-    X(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")                \
-    X(EAFNOSUPPORT, -EAFNOSUPPORT, "address family not supported")           \
-    X(EAGAIN, -EAGAIN, "resource temporarily unavailable")                   \
-    X(EALREADY, -EALREADY, "connection already in progress")                 \
-    X(EBADF, -EBADF, "bad file descriptor")                                  \
-    X(EBUSY, -EBUSY, "resource busy or locked")                              \
-    X(ECANCELED, -ECANCELED, "operation canceled")                           \
-    X(ECONNABORTED, -ECONNABORTED, "software caused connection abort")       \
-    X(ECONNREFUSED, -ECONNREFUSED, "connection refused")                     \
-    X(ECONNRESET, -ECONNRESET, "connection reset by peer")                   \
-    X(EEXIST, -EEXIST, "file already exists")                                \
-    X(EHOSTUNREACH, -EHOSTUNREACH, "host is unreachable")                    \
-    X(EINTR, -EINTR, "interrupted system call")                              \
-    X(EINVAL, -EINVAL, "invalid argument")                                   \
-    X(EIO, -EIO, "i/o error")                                                \
-    X(EISCONN, -EISCONN, "socket is already connected")                      \
-    X(EMFILE, -EMFILE, "too many open files")                                \
-    X(EMSGSIZE, -EMSGSIZE, "message too long")                               \
-    X(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                          \
-    X(ENETDOWN, -ENETDOWN, "network is down")                                \
-    X(ENETUNREACH, -ENETUNREACH, "network is unreachable")                   \
-    X(ENFILE, -ENFILE, "file table overflow")                                \
-    X(ENOBUFS, -ENOBUFS, "no buffer space available")                        \
-    X(ENOENT, -ENOENT, "no such file or directory")                          \
-    X(ENOMEM, -ENOMEM, "not enough memory")                                  \
-    X(ENOSPC, -ENOSPC, "no space left on device")                            \
-    X(ENOSYS, -ENOSYS, "function not implemented")                           \
-    X(ENOTCONN, -ENOTCONN, "socket is not connected")                        \
-    X(ENOTDIR, -ENOTDIR, "not a directory")                                  \
-    X(ENOTSOCK, -ENOTSOCK, "socket operation on non-socket")                 \
-    X(ENOTSUP, -ENOTSUP, "operation not supported on socket")                \
-    X(EPERM, -EPERM, "operation not permitted")                              \
-    X(EPIPE, -EPIPE, "broken pipe")                                          \
-    X(EPROTO, -EPROTO, "protocol error")                                     \
-    X(EPROTONOSUPPORT, -EPROTONOSUPPORT, "protocol not supported")           \
+#define CNET_ERRNO_MAP(X)                                              \
+    X(EACCES, -EACCES, "permission denied")                            \
+    X(EADDRINUSE, -EADDRINUSE, "address already in use")               \
+    X(EADDRNOTAVAIL, -EADDRNOTAVAIL, "address not available")          \
+    X(EAFNOSUPPORT, -EAFNOSUPPORT, "address family not supported")     \
+    X(EAGAIN, -EAGAIN, "resource temporarily unavailable")             \
+    X(EALREADY, -EALREADY, "connection already in progress")           \
+    X(EBADF, -EBADF, "bad file descriptor")                            \
+    X(EBUSY, -EBUSY, "resource busy or locked")                        \
+    X(ECANCELED, -ECANCELED, "operation canceled")                     \
+    X(ECONNABORTED, -ECONNABORTED, "software caused connection abort") \
+    X(ECONNREFUSED, -ECONNREFUSED, "connection refused")               \
+    X(ECONNRESET, -ECONNRESET, "connection reset by peer")             \
+    X(EEXIST, -EEXIST, "file already exists")                          \
+    X(EHOSTUNREACH, -EHOSTUNREACH, "host is unreachable")              \
+    X(EINTR, -EINTR, "interrupted system call")                        \
+    X(EINVAL, -EINVAL, "invalid argument")                             \
+    X(EIO, -EIO, "i/o error")                                          \
+    X(EISCONN, -EISCONN, "socket is already connected")                \
+    X(EMFILE, -EMFILE, "too many open files")                          \
+    X(EMSGSIZE, -EMSGSIZE, "message too long")                         \
+    X(ENAMETOOLONG, -ENAMETOOLONG, "name too long")                    \
+    X(ENETDOWN, -ENETDOWN, "network is down")                          \
+    X(ENETUNREACH, -ENETUNREACH, "network is unreachable")             \
+    X(ENFILE, -ENFILE, "file table overflow")                          \
+    X(ENOBUFS, -ENOBUFS, "no buffer space available")                  \
+    X(ENOENT, -ENOENT, "no such file or directory")                    \
+    X(ENOMEM, -ENOMEM, "not enough memory")                            \
+    X(ENOSPC, -ENOSPC, "no space left on device")                      \
+    X(ENOSYS, -ENOSYS, "function not implemented")                     \
+    X(ENOTCONN, -ENOTCONN, "socket is not connected")                  \
+    X(ENOTDIR, -ENOTDIR, "not a directory")                            \
+    X(ENOTSOCK, -ENOTSOCK, "socket operation on non-socket")           \
+    X(ENOTSUP, -ENOTSUP, "operation not supported on socket")          \
+    X(EPERM, -EPERM, "operation not permitted")                        \
+    X(EPIPE, -EPIPE, "broken pipe")                                    \
+    X(EPROTO, -EPROTO, "protocol error")                               \
+    X(EPROTONOSUPPORT, -EPROTONOSUPPORT, "protocol not supported")     \
     X(ETIMEDOUT, -ETIMEDOUT, "connection timed out")
 
 /* DNS and library errors: names are Node's err.code values. */
-#define CNET_LIBERR_MAP(X)                                                            \
-    X(EOF, -4095, "end of file")                                                      \
-    X(ENOTFOUND, -5001, "host name not found")                                        \
-    X(EAI_AGAIN, -5002, "temporary failure in name resolution")                       \
-    X(EAI_FAIL, -5003, "permanent failure in name resolution")                        \
-    X(EAI_FAMILY, -5004, "address family not supported by resolver")                 \
-    X(EAI_MEMORY, -5005, "out of memory in resolver")                                 \
-    X(EAI_SERVICE, -5006, "service not available for socket type")                    \
-    X(EAI_BADFLAGS, -5007, "bad resolver flags")                                      \
-    X(ERR_INVALID_ARG_TYPE, -5100, "an argument is NULL or of the wrong kind")        \
-    X(ERR_INVALID_ARG_VALUE, -5101, "an argument has an invalid value")               \
-    X(ERR_OUT_OF_RANGE, -5102, "a value is out of range")                             \
-    X(ERR_MISSING_ARGS, -5103, "a required argument is missing")                      \
-    X(ERR_SOCKET_BAD_PORT, -5110, "port should be >= 0 and < 65536")                  \
-    X(ERR_INVALID_IP_ADDRESS, -5111, "invalid IP address")                            \
-    X(ERR_SOCKET_CLOSED, -5112, "socket is closed")                                   \
-    X(ERR_SOCKET_CONNECTING, -5113, "socket is already connecting or connected")      \
-    X(ERR_SOCKET_CLOSED_BEFORE_CONNECTION, -5114,                                     \
-      "socket closed before the connection was established")                          \
-    X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                           \
-    X(ERR_STREAM_DESTROYED, -5121, "cannot call write after a stream was destroyed")  \
-    X(ERR_STREAM_PREMATURE_CLOSE, -5122, "premature close")                           \
-    X(ERR_STREAM_ALREADY_PIPED, -5123, "stream is already piped")                     \
-    X(ERR_SERVER_NOT_RUNNING, -5130, "server is not running")                         \
+#define CNET_LIBERR_MAP(X)                                                              \
+    X(EOF, -4095, "end of file")                                                        \
+    X(ENOTFOUND, -5001, "host name not found")                                          \
+    X(EAI_AGAIN, -5002, "temporary failure in name resolution")                         \
+    X(EAI_FAIL, -5003, "permanent failure in name resolution")                          \
+    X(EAI_FAMILY, -5004, "address family not supported by resolver")                    \
+    X(EAI_MEMORY, -5005, "out of memory in resolver")                                   \
+    X(EAI_SERVICE, -5006, "service not available for socket type")                      \
+    X(EAI_BADFLAGS, -5007, "bad resolver flags")                                        \
+    X(ERR_INVALID_ARG_TYPE, -5100, "an argument is NULL or of the wrong kind")          \
+    X(ERR_INVALID_ARG_VALUE, -5101, "an argument has an invalid value")                 \
+    X(ERR_OUT_OF_RANGE, -5102, "a value is out of range")                               \
+    X(ERR_MISSING_ARGS, -5103, "a required argument is missing")                        \
+    X(ERR_SOCKET_BAD_PORT, -5110, "port should be >= 0 and < 65536")                    \
+    X(ERR_INVALID_IP_ADDRESS, -5111, "invalid IP address")                              \
+    X(ERR_SOCKET_CLOSED, -5112, "socket is closed")                                     \
+    X(ERR_SOCKET_CONNECTING, -5113, "socket is already connecting or connected")        \
+    X(ERR_SOCKET_CLOSED_BEFORE_CONNECTION, -5114,                                       \
+      "socket closed before the connection was established")                            \
+    X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                             \
+    X(ERR_STREAM_DESTROYED, -5121, "cannot call write after a stream was destroyed")    \
+    X(ERR_STREAM_PREMATURE_CLOSE, -5122, "premature close")                             \
+    X(ERR_STREAM_ALREADY_PIPED, -5123, "stream is already piped")                       \
+    X(ERR_SERVER_NOT_RUNNING, -5130, "server is not running")                           \
     X(ERR_SERVER_ALREADY_LISTEN, -5131, "listen method has been called more than once") \
-    X(ERR_UNKNOWN_ENCODING, -5140, "unknown encoding")                                \
-    X(ERR_FRAME_TOO_LARGE, -5150, "frame exceeds the maximum size")                   \
-    X(ERR_LINE_TOO_LONG, -5151, "line exceeds the maximum length")                    \
-    X(ERR_LOOP_BUSY, -5160, "loop still has objects or handles")                      \
-    X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop") \
+    X(ERR_UNKNOWN_ENCODING, -5140, "unknown encoding")                                  \
+    X(ERR_FRAME_TOO_LARGE, -5150, "frame exceeds the maximum size")                     \
+    X(ERR_LINE_TOO_LONG, -5151, "line exceeds the maximum length")                      \
+    X(ERR_LOOP_BUSY, -5160, "loop still has objects or handles")                        \
+    X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop")  \
     X(UNKNOWN, -5999, "unknown error")
 
 #define CNET_ERROR_MAP(X) CNET_ERRNO_MAP(X) CNET_LIBERR_MAP(X)
@@ -187,27 +187,27 @@ typedef struct cnet_error {
  * ------------------------------------------------------------------------ */
 
 /* Event names are Node's. Adding one? Update this map and docs/design.md. */
-#define CNET_EVENT_MAP(X)           \
-    X(LOOKUP, "lookup")             \
-    X(CONNECT, "connect")           \
-    X(READY, "ready")               \
-    X(DATA, "data")                 \
-    X(END, "end")                   \
-    X(FINISH, "finish")             \
-    X(DRAIN, "drain")               \
-    X(TIMEOUT, "timeout")           \
-    X(ERROR, "error")               \
-    X(CLOSE, "close")               \
-    X(LISTENING, "listening")       \
-    X(CONNECTION, "connection")     \
-    X(DROP, "drop")                 \
+#define CNET_EVENT_MAP(X)       \
+    X(LOOKUP, "lookup")         \
+    X(CONNECT, "connect")       \
+    X(READY, "ready")           \
+    X(DATA, "data")             \
+    X(END, "end")               \
+    X(FINISH, "finish")         \
+    X(DRAIN, "drain")           \
+    X(TIMEOUT, "timeout")       \
+    X(ERROR, "error")           \
+    X(CLOSE, "close")           \
+    X(LISTENING, "listening")   \
+    X(CONNECTION, "connection") \
+    X(DROP, "drop")             \
     X(FRAME, "frame")
 
 typedef enum {
 #define CNET__EV_ENUM(name, str) CNET_EVENT_##name,
     CNET_EVENT_MAP(CNET__EV_ENUM)
 #undef CNET__EV_ENUM
-    CNET_EVENT__COUNT
+        CNET_EVENT__COUNT
 } cnet_event_type_t;
 
 /** Node's event name ("data"), or NULL for an invalid type. */
@@ -309,15 +309,18 @@ CNET_EXTERN int cnet_run(void);
 
 /** net.createServer() options. Zero-initialise or use CNET_SERVER_OPTS_INIT. */
 typedef struct cnet_server_opts {
-    bool allow_half_open;        /* accepted sockets: keep writable after peer's FIN */
-    bool pause_on_connect;       /* accepted sockets start paused */
-    bool no_delay;               /* TCP_NODELAY on accepted sockets */
-    bool keep_alive;             /* SO_KEEPALIVE on accepted sockets */
+    bool allow_half_open;  /* accepted sockets: keep writable after peer's FIN */
+    bool pause_on_connect; /* accepted sockets start paused */
+    bool no_delay;         /* TCP_NODELAY on accepted sockets */
+    bool keep_alive;       /* SO_KEEPALIVE on accepted sockets */
     unsigned keep_alive_initial_delay_ms;
-    int max_connections;         /* 0: no limit (Node's maxConnections) */
-    size_t high_water_mark;      /* accepted sockets' write highWaterMark; 0: 16 KiB */
+    int max_connections;    /* 0: no limit (Node's maxConnections) */
+    size_t high_water_mark; /* accepted sockets' write highWaterMark; 0: 16 KiB */
 } cnet_server_opts_t;
-#define CNET_SERVER_OPTS_INIT {0}
+#define CNET_SERVER_OPTS_INIT \
+    {                         \
+        0                     \
+    }
 
 /**
  * net.createServer(): a new server on @p loop (NULL: the thread's default).
@@ -337,15 +340,18 @@ CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
 
 /** server.listen() options. */
 typedef struct cnet_listen_opts {
-    int port;             /* 0: an OS-assigned port */
-    const char *host;     /* NULL: "::" dual-stack, else 0.0.0.0; names are resolved */
-    const char *path;     /* a Unix socket path instead of host/port */
-    int backlog;          /* 0: 511 */
-    bool ipv6_only;       /* with host "::": no IPv4 */
-    bool readable_all;    /* path: make the socket readable by all users */
-    bool writable_all;    /* path: make the socket writable by all users */
+    int port;          /* 0: an OS-assigned port */
+    const char *host;  /* NULL: "::" dual-stack, else 0.0.0.0; names are resolved */
+    const char *path;  /* a Unix socket path instead of host/port */
+    int backlog;       /* 0: 511 */
+    bool ipv6_only;    /* with host "::": no IPv4 */
+    bool readable_all; /* path: make the socket readable by all users */
+    bool writable_all; /* path: make the socket writable by all users */
 } cnet_listen_opts_t;
-#define CNET_LISTEN_OPTS_INIT {0}
+#define CNET_LISTEN_OPTS_INIT \
+    {                         \
+        0                     \
+    }
 
 /**
  * server.listen(options, callback). @p on_listening (may be NULL) is added as
@@ -392,7 +398,8 @@ CNET_EXTERN size_t cnet_server_connections(const cnet_server_t *srv);
 typedef void (*cnet_count_cb)(cnet_server_t *srv, int err, size_t count, void *arg);
 /** server.getConnections(cb): @p cb runs on a later loop turn with the count. */
 CNET_EXTERN int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg);
-/** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by 'drop'. */
+/** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by
+ * 'drop'. */
 CNET_EXTERN int cnet_server_set_max_connections(cnet_server_t *srv, int max);
 /** server.ref() / unref(): whether a listening server keeps cnet_loop_run() going. */
 CNET_EXTERN void cnet_server_ref(cnet_server_t *srv);
@@ -411,8 +418,8 @@ CNET_EXTERN int cnet_server_on_ex(cnet_server_t *srv, cnet_event_type_t type, cn
                                   void *arg, cnet_free_fn arg_free);
 CNET_EXTERN int cnet_server_once(cnet_server_t *srv, cnet_event_type_t type, cnet_server_cb cb,
                                  void *arg);
-CNET_EXTERN int cnet_server_prepend(cnet_server_t *srv, cnet_event_type_t type,
-                                    cnet_server_cb cb, void *arg);
+CNET_EXTERN int cnet_server_prepend(cnet_server_t *srv, cnet_event_type_t type, cnet_server_cb cb,
+                                    void *arg);
 CNET_EXTERN int cnet_server_off(cnet_server_t *srv, cnet_event_type_t type, cnet_server_cb cb,
                                 void *arg);
 CNET_EXTERN int cnet_server_off_all(cnet_server_t *srv, cnet_event_type_t type);
@@ -424,10 +431,13 @@ CNET_EXTERN size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_eve
 
 /** new net.Socket(options). */
 typedef struct cnet_socket_opts {
-    bool allow_half_open;     /* stay writable after the peer's FIN until end() */
-    size_t high_water_mark;   /* write highWaterMark in bytes; 0: 16 KiB */
+    bool allow_half_open;   /* stay writable after the peer's FIN until end() */
+    size_t high_water_mark; /* write highWaterMark in bytes; 0: 16 KiB */
 } cnet_socket_opts_t;
-#define CNET_SOCKET_OPTS_INIT {0}
+#define CNET_SOCKET_OPTS_INIT \
+    {                         \
+        0                     \
+    }
 
 /**
  * new net.Socket(): an unconnected socket on @p loop (NULL: default loop).
@@ -441,18 +451,21 @@ CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opt
 /** socket.connect(options). family 0 lets the lookup choose, 4 or 6 forces it. */
 typedef struct cnet_connect_opts {
     int port;
-    const char *host;            /* NULL: "localhost" */
-    const char *path;            /* a Unix socket path instead of host/port */
-    const char *local_address;   /* bind before connecting */
+    const char *host;          /* NULL: "localhost" */
+    const char *path;          /* a Unix socket path instead of host/port */
+    const char *local_address; /* bind before connecting */
     int local_port;
-    int family;                  /* 0, 4 or 6 */
-    unsigned timeout_ms;         /* setTimeout() once created; 0: none */
+    int family;          /* 0, 4 or 6 */
+    unsigned timeout_ms; /* setTimeout() once created; 0: none */
     bool no_delay;
     bool keep_alive;
     unsigned keep_alive_initial_delay_ms;
-    bool allow_half_open;        /* net.connect() options carry it too */
+    bool allow_half_open; /* net.connect() options carry it too */
 } cnet_connect_opts_t;
-#define CNET_CONNECT_OPTS_INIT {0}
+#define CNET_CONNECT_OPTS_INIT \
+    {                          \
+        0                      \
+    }
 
 /**
  * socket.connect(options, connectListener). Host names are resolved on
@@ -503,8 +516,8 @@ typedef void (*cnet_write_cb)(cnet_socket_t *s, int status, void *arg);
  *   or at once: CNET_ERR_STREAM_WRITE_AFTER_END, CNET_ERR_STREAM_DESTROYED,
  *   CNET_ERR_SOCKET_CLOSED (never connected), CNET_ENOMEM.
  */
-CNET_EXTERN int cnet_socket_write(cnet_socket_t *s, const void *data, size_t len,
-                                  cnet_write_cb cb, void *arg);
+CNET_EXTERN int cnet_socket_write(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb,
+                                  void *arg);
 /** cnet_socket_write() of a NUL-terminated string, no callback. */
 CNET_EXTERN int cnet_socket_write_str(cnet_socket_t *s, const char *str);
 
@@ -515,7 +528,7 @@ typedef struct cnet_buf {
 } cnet_buf_t;
 
 /* Ownership sentinels for cnet_socket_write_ex(), after SQLite. */
-#define CNET_BUF_STATIC ((cnet_free_fn)0)     /* caller keeps the bytes alive until cb */
+#define CNET_BUF_STATIC    ((cnet_free_fn)0)  /* caller keeps the bytes alive until cb */
 #define CNET_BUF_TRANSIENT ((cnet_free_fn)-1) /* copy now */
 
 /**
@@ -537,8 +550,8 @@ CNET_EXTERN int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, s
  * first. No 'drain' is emitted after end(). A second end() is a no-op.
  * @return 0, CNET_ERR_STREAM_DESTROYED, CNET_ERR_SOCKET_CLOSED, CNET_ENOMEM.
  */
-CNET_EXTERN int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len,
-                                cnet_write_cb cb, void *arg);
+CNET_EXTERN int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb,
+                                void *arg);
 /** cnet_socket_end() with a NUL-terminated string (may be NULL). */
 CNET_EXTERN int cnet_socket_end_str(cnet_socket_t *s, const char *str);
 
@@ -560,7 +573,8 @@ CNET_EXTERN void cnet_socket_uncork(cnet_socket_t *s);
  *   CNET_ERR_STREAM_DESTROYED, CNET_ERR_STREAM_ALREADY_PIPED, CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_pipe(cnet_socket_t *src, cnet_socket_t *dst, bool end);
-/** src.unpipe(): undoes cnet_socket_pipe(); a source paused by it is resumed. No-op if not piped. */
+/** src.unpipe(): undoes cnet_socket_pipe(); a source paused by it is resumed. No-op if not piped.
+ */
 CNET_EXTERN int cnet_socket_unpipe(cnet_socket_t *src);
 
 /* Ending the socket. --------------------------------------------------------- */
@@ -571,7 +585,8 @@ CNET_EXTERN int cnet_socket_unpipe(cnet_socket_t *src);
  * inside any callback, idempotent, NULL is a no-op.
  */
 CNET_EXTERN void cnet_socket_destroy(cnet_socket_t *s);
-/** socket.destroy(err): as cnet_socket_destroy(), then 'error' with @p code, then 'close' (had_error true). */
+/** socket.destroy(err): as cnet_socket_destroy(), then 'error' with @p code, then 'close'
+ * (had_error true). */
 CNET_EXTERN void cnet_socket_destroy_with_error(cnet_socket_t *s, int code);
 /** socket.resetAndDestroy(): close with a TCP RST (SO_LINGER 0). ERR_INVALID_ARG_TYPE on a pipe. */
 CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
@@ -599,7 +614,8 @@ CNET_EXTERN unsigned cnet_socket_get_timeout(const cnet_socket_t *s);
 /** socket.setNoDelay(enable); applied at connect if called earlier. */
 CNET_EXTERN int cnet_socket_set_no_delay(cnet_socket_t *s, bool enable);
 /** socket.setKeepAlive(enable, initialDelay in ms); applied at connect if called earlier. */
-CNET_EXTERN int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable, unsigned initial_delay_ms);
+CNET_EXTERN int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable,
+                                           unsigned initial_delay_ms);
 /** writableHighWaterMark: the write queue size at which write() returns 1. */
 CNET_EXTERN int cnet_socket_set_high_water_mark(cnet_socket_t *s, size_t bytes);
 CNET_EXTERN size_t cnet_socket_get_high_water_mark(const cnet_socket_t *s);
@@ -663,8 +679,8 @@ CNET_EXTERN int cnet_socket_on_ex(cnet_socket_t *s, cnet_event_type_t type, cnet
                                   void *arg, cnet_free_fn arg_free);
 CNET_EXTERN int cnet_socket_once(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
                                  void *arg);
-CNET_EXTERN int cnet_socket_prepend(cnet_socket_t *s, cnet_event_type_t type,
-                                    cnet_socket_cb cb, void *arg);
+CNET_EXTERN int cnet_socket_prepend(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
+                                    void *arg);
 CNET_EXTERN int cnet_socket_prepend_once(cnet_socket_t *s, cnet_event_type_t type,
                                          cnet_socket_cb cb, void *arg);
 CNET_EXTERN int cnet_socket_off(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
@@ -718,14 +734,17 @@ typedef enum {
 
 typedef struct cnet_framing_opts {
     cnet_framing_mode_t mode;
-    const char *delimiter;   /* LINES: NULL means "\n" */
-    size_t delimiter_len;    /* LINES: 0 means strlen(delimiter) */
-    size_t max_size;         /* LINES, LENGTH_PREFIXED: 0 means 1 MiB */
-    unsigned header_bytes;   /* LENGTH_PREFIXED: 1, 2, 4 or 8 */
-    bool little_endian;      /* LENGTH_PREFIXED: header byte order (default big-endian) */
-    size_t record_size;      /* FIXED: > 0 */
+    const char *delimiter; /* LINES: NULL means "\n" */
+    size_t delimiter_len;  /* LINES: 0 means strlen(delimiter) */
+    size_t max_size;       /* LINES, LENGTH_PREFIXED: 0 means 1 MiB */
+    unsigned header_bytes; /* LENGTH_PREFIXED: 1, 2, 4 or 8 */
+    bool little_endian;    /* LENGTH_PREFIXED: header byte order (default big-endian) */
+    size_t record_size;    /* FIXED: > 0 */
 } cnet_framing_opts_t;
-#define CNET_FRAMING_OPTS_INIT {CNET_FRAMING_NONE, NULL, 0, 0, 0, false, 0}
+#define CNET_FRAMING_OPTS_INIT                     \
+    {                                              \
+        CNET_FRAMING_NONE, NULL, 0, 0, 0, false, 0 \
+    }
 
 /**
  * Sets (or with mode NONE or @p opts NULL, removes) framing on @p s. Bytes
@@ -767,8 +786,7 @@ CNET_EXTERN bool cnet_is_ipv6(const char *input);
  */
 CNET_EXTERN int cnet_replace_allocator(void *(*malloc_fn)(size_t),
                                        void *(*realloc_fn)(void *, size_t),
-                                       void *(*calloc_fn)(size_t, size_t),
-                                       void (*free_fn)(void *));
+                                       void *(*calloc_fn)(size_t, size_t), void (*free_fn)(void *));
 
 typedef enum {
     CNET_LOG_ERROR,

@@ -15,7 +15,7 @@
 #include <sys/un.h>
 
 struct cnet__connect {
-    cnet_socket_t *s;           /* NULL once the socket gave up on us */
+    cnet_socket_t *s; /* NULL once the socket gave up on us */
     uv_getaddrinfo_t gai;
     uv_connect_t req;
     bool lookup_pending;
@@ -25,10 +25,10 @@ struct cnet__connect {
     int family;
     char *local_address;
     int local_port;
-    struct addrinfo *res;       /* lookup results, or NULL for an IP literal */
-    struct addrinfo *next;      /* next address to try */
+    struct addrinfo *res;  /* lookup results, or NULL for an IP literal */
+    struct addrinfo *next; /* next address to try */
     struct sockaddr_storage literal;
-    cnet_address_t target;      /* the address being tried, for error messages */
+    cnet_address_t target; /* the address being tried, for error messages */
 };
 
 static void conn_free(cnet__connect_t *c)
@@ -73,7 +73,8 @@ static void fail_connect(cnet_socket_t *s, int code, const cnet_address_t *where
     if (!s->err)
         s->err = cnet__calloc(1, sizeof *s->err);
     if (s->err)
-        cnet__errinfo_set(s->err, code, "connect", where && where->address[0] ? where->address : NULL,
+        cnet__errinfo_set(s->err, code, "connect",
+                          where && where->address[0] ? where->address : NULL,
                           where ? where->port : -1, NULL, CNET__MSG_PLAIN);
     cnet__socket_destroy(s, code, "connect");
 }
@@ -284,7 +285,7 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
     if ((s->flags & CNET__S_DESTROYED) && !(s->flags & CNET__S_CLOSED))
         return CNET_ERR_STREAM_DESTROYED;
     if (!(s->flags & CNET__S_CLOSED) && (s->flags & (CNET__S_CONNECTING | CNET__S_CONNECTED |
-                                                      CNET__S_HANDLE | CNET__S_CONNECT_STARTED)))
+                                                     CNET__S_HANDLE | CNET__S_CONNECT_STARTED)))
         return CNET_ERR_SOCKET_CONNECTING;
     if (o->path)
         return cnet__addr_check_path(o->path);
@@ -299,8 +300,8 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
     return 0;
 }
 
-int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *o, cnet_socket_cb on_connect,
-                             void *arg)
+int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *o,
+                             cnet_socket_cb on_connect, void *arg)
 {
     cnet__connect_t *c;
     int err = validate(s, o);

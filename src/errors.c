@@ -9,8 +9,8 @@
 const char *cnet_err_name(int code)
 {
     switch (code) {
-#define CNET__ERR_NAME(name, value, msg)                                       \
-    case (value):                                                              \
+#define CNET__ERR_NAME(name, value, msg) \
+    case (value):                        \
         return #name;
         CNET_ERROR_MAP(CNET__ERR_NAME)
 #undef CNET__ERR_NAME
@@ -22,8 +22,8 @@ const char *cnet_err_name(int code)
 const char *cnet_strerror(int code)
 {
     switch (code) {
-#define CNET__ERR_MSG(name, value, msg)                                        \
-    case (value):                                                              \
+#define CNET__ERR_MSG(name, value, msg) \
+    case (value):                       \
         return msg;
         CNET_ERROR_MAP(CNET__ERR_MSG)
 #undef CNET__ERR_MSG

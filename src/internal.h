@@ -25,7 +25,7 @@ void *cnet__realloc(void *p, size_t n);
 void cnet__free(void *p);
 char *cnet__strdup(const char *s);
 
-#define CNET__UNUSED(x) ((void)(x))
+#define CNET__UNUSED(x)     ((void)(x))
 #define CNET__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- errors.c ----------------------------------------------------------- */
@@ -57,10 +57,10 @@ void cnet__log_(cnet_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-#define cnet__log(level, ...)                                                  \
-    do {                                                                       \
-        if ((int)(level) <= cnet__log_level)                                   \
-            cnet__log_((level), __VA_ARGS__);                                  \
+#define cnet__log(level, ...)                 \
+    do {                                      \
+        if ((int)(level) <= cnet__log_level)  \
+            cnet__log_((level), __VA_ARGS__); \
     } while (0)
 
 /* ---- loop.c ------------------------------------------------------------- */
@@ -71,13 +71,13 @@ typedef void (*cnet__tick_fn)(cnet__tick_t *t);
 struct cnet__tick {
     cnet__tick_t *next;
     cnet__tick_fn fn;
-    void *obj;      /* retained socket or server, or NULL */
-    int kind;       /* 1 socket, 2 server: how to release obj */
+    void *obj; /* retained socket or server, or NULL */
+    int kind;  /* 1 socket, 2 server: how to release obj */
     int code;
     void *cb;
     void *arg;
     size_t count;
-    bool embedded;  /* lives inside its object: never freed by the queue */
+    bool embedded; /* lives inside its object: never freed by the queue */
     bool queued;
 };
 
@@ -88,12 +88,12 @@ struct cnet_loop_s {
     uv_loop_t uv_storage; /* used when the loop is ours */
     bool owned;           /* false: adopted with cnet_loop_from_uv() */
     bool is_default;
-    size_t alive;         /* sockets and servers not yet freed */
-    unsigned next_id;     /* for log lines: sock#N, srv#N */
-    char *read_buf;       /* one buffer shared by every socket's reads */
-    cnet__strbuf_t text;  /* decoded text for 'data' with setEncoding, reused */
+    size_t alive;        /* sockets and servers not yet freed */
+    unsigned next_id;    /* for log lines: sock#N, srv#N */
+    char *read_buf;      /* one buffer shared by every socket's reads */
+    cnet__strbuf_t text; /* decoded text for 'data' with setEncoding, reused */
     cnet__tick_t *tick_head, *tick_tail;
-    uv_idle_t tick_idle;  /* keeps poll from blocking while ticks wait */
+    uv_idle_t tick_idle; /* keeps poll from blocking while ticks wait */
     uv_check_t tick_check;
     bool ticks_active;
     bool in_run;
@@ -132,9 +132,9 @@ typedef struct cnet__listener {
 typedef struct cnet__emitter {
     cnet__listener_t **items;
     uint32_t n, cap;
-    uint32_t depth;           /* emits in progress */
+    uint32_t depth;                    /* emits in progress */
     uint16_t count[CNET_EVENT__COUNT]; /* listeners per type: emit stops scanning early */
-    cnet__listener_t *dead;   /* removed during an emit; freed at depth 0 */
+    cnet__listener_t *dead;            /* removed during an emit; freed at depth 0 */
 } cnet__emitter_t;
 
 /* Calls one listener with the right function type. */
@@ -152,27 +152,27 @@ void cnet__emitter_free(cnet__emitter_t *em);
 /* ---- socket.c / stream.c / connect.c ------------------------------------ */
 
 enum {
-    CNET__S_CONNECTING = 1u << 0,  /* lookup or connect in progress */
-    CNET__S_CONNECTED = 1u << 1,   /* the handle is open and connected */
-    CNET__S_READING = 1u << 2,     /* uv_read_start is active */
-    CNET__S_PAUSED = 1u << 3,      /* user paused */
-    CNET__S_ENDING = 1u << 4,      /* end() called: no more writes */
-    CNET__S_SHUTDOWN = 1u << 5,    /* shutdown request sent */
-    CNET__S_FINISHED = 1u << 6,    /* 'finish' emitted */
-    CNET__S_EOF = 1u << 7,         /* peer's FIN seen, 'end' emitted */
+    CNET__S_CONNECTING = 1u << 0, /* lookup or connect in progress */
+    CNET__S_CONNECTED = 1u << 1,  /* the handle is open and connected */
+    CNET__S_READING = 1u << 2,    /* uv_read_start is active */
+    CNET__S_PAUSED = 1u << 3,     /* user paused */
+    CNET__S_ENDING = 1u << 4,     /* end() called: no more writes */
+    CNET__S_SHUTDOWN = 1u << 5,   /* shutdown request sent */
+    CNET__S_FINISHED = 1u << 6,   /* 'finish' emitted */
+    CNET__S_EOF = 1u << 7,        /* peer's FIN seen, 'end' emitted */
     CNET__S_DESTROYED = 1u << 8,
-    CNET__S_CLOSED = 1u << 9,      /* 'close' emitted */
-    CNET__S_HALF_OPEN = 1u << 10,  /* allowHalfOpen */
+    CNET__S_CLOSED = 1u << 9,     /* 'close' emitted */
+    CNET__S_HALF_OPEN = 1u << 10, /* allowHalfOpen */
     CNET__S_NO_DELAY = 1u << 11,
     CNET__S_KEEP_ALIVE = 1u << 12,
     CNET__S_NEED_DRAIN = 1u << 13,
     CNET__S_UNREF = 1u << 14,
     CNET__S_HAD_ERROR = 1u << 15,
-    CNET__S_HANDLE = 1u << 16,     /* h is initialised and not yet closed */
+    CNET__S_HANDLE = 1u << 16, /* h is initialised and not yet closed */
     CNET__S_TIMER_ARMED = 1u << 17,
     CNET__S_EVER_CONNECTED = 1u << 18,
-    CNET__S_PIPE = 1u << 19,       /* h is a uv_pipe_t */
-    CNET__S_RESET = 1u << 20,      /* close with RST */
+    CNET__S_PIPE = 1u << 19,  /* h is a uv_pipe_t */
+    CNET__S_RESET = 1u << 20, /* close with RST */
     CNET__S_NO_DELAY_SET = 1u << 21,
     CNET__S_CONNECT_STARTED = 1u << 22, /* connect() was called at least once */
     CNET__S_RETRY_CLOSING = 1u << 23,   /* handle closing between two connect attempts */
@@ -198,38 +198,38 @@ struct cnet_socket_s {
      */
     cnet__emitter_t em;
     cnet_loop_t *loop;
-    int refs;                        /* 1 while alive + retains + emits + ticks */
+    int refs; /* 1 while alive + retains + emits + ticks */
     uint32_t flags;
-    int fd;                          /* the connected stream's fd, or -1 */
+    int fd; /* the connected stream's fd, or -1 */
     unsigned corked;
     cnet__wreq_t *wq_head, *wq_tail; /* queued, not yet handed to libuv */
     cnet__wbatch_t *inflight;        /* the one uv_write in progress */
     size_t queued_bytes;             /* writableLength */
     size_t hwm;
     uint64_t bytes_read, bytes_written;
-    unsigned timeout_ms;             /* idle timeout: the timer is only re-armed lazily, */
-    bool decoding;                   /* so I/O costs one store of last_active */
-    cnet__decoder_t decoder;         /* setEncoding: valid when decoding */
-    cnet__framer_t *framer;          /* framing helpers: allocated by the first set_framing */
-    cnet_socket_t *pipe_dst;         /* pipe(): where our data goes, or NULL */
+    unsigned timeout_ms;     /* idle timeout: the timer is only re-armed lazily, */
+    bool decoding;           /* so I/O costs one store of last_active */
+    cnet__decoder_t decoder; /* setEncoding: valid when decoding */
+    cnet__framer_t *framer;  /* framing helpers: allocated by the first set_framing */
+    cnet_socket_t *pipe_dst; /* pipe(): where our data goes, or NULL */
     uint64_t last_active;
     /* The libuv handle, then what only connecting, closing and options use. */
     cnet__handle_t h;
     unsigned id;
-    unsigned sent_cb_ticks;          /* fast-path write callbacks still queued as ticks */
-    cnet_server_t *server;           /* the server that accepted it (retained) */
+    unsigned sent_cb_ticks; /* fast-path write callbacks still queued as ticks */
+    cnet_server_t *server;  /* the server that accepted it (retained) */
     void *data;
     uv_timer_t *timer;
     unsigned keep_alive_delay_ms;
-    bool pipe_end;                   /* end dst when we end */
-    bool pipe_paused;                /* paused by pipe() backpressure */
-    cnet__connect_t *conn;           /* connect state while connecting */
-    cnet__errinfo_t *err;            /* the error to report, if any */
-    cnet__wreq_t *cancelled;         /* writes failed by destroy, reported before close */
-    cnet__tick_t close_tick;         /* 'close' without a handle: must not need memory */
-    cnet_write_cb end_cb;            /* end()'s callback: at 'finish', or ECANCELED */
+    bool pipe_end;           /* end dst when we end */
+    bool pipe_paused;        /* paused by pipe() backpressure */
+    cnet__connect_t *conn;   /* connect state while connecting */
+    cnet__errinfo_t *err;    /* the error to report, if any */
+    cnet__wreq_t *cancelled; /* writes failed by destroy, reported before close */
+    cnet__tick_t close_tick; /* 'close' without a handle: must not need memory */
+    cnet_write_cb end_cb;    /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;
-    cnet_socket_t *pipe_src;         /* pipe(): who writes into us, or NULL */
+    cnet_socket_t *pipe_src; /* pipe(): who writes into us, or NULL */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -261,8 +261,8 @@ void cnet__stream_flush(cnet_socket_t *s);
 void cnet__stream_maybe_shutdown(cnet_socket_t *s);
 void cnet__stream_cancel_queued(cnet_socket_t *s);
 void cnet__stream_report_cancelled(cnet_socket_t *s);
-int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
-                       cnet_free_fn dispose, cnet_write_cb cb, void *arg);
+int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose,
+                       cnet_write_cb cb, void *arg);
 void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len);
 void cnet__stream_on_eof(cnet_socket_t *s);
 

@@ -16,15 +16,15 @@
 #include <unistd.h>
 
 enum {
-    SRV_LISTENING = 1u << 0,   /* the handle is listening */
-    SRV_HANDLE = 1u << 1,      /* h is initialised and not yet closed */
+    SRV_LISTENING = 1u << 0, /* the handle is listening */
+    SRV_HANDLE = 1u << 1,    /* h is initialised and not yet closed */
     SRV_PIPE = 1u << 2,
-    SRV_BINDING = 1u << 3,     /* listen() in progress (lookup) */
-    SRV_CLOSING = 1u << 4,     /* close() called, 'close' not yet emitted */
+    SRV_BINDING = 1u << 3, /* listen() in progress (lookup) */
+    SRV_CLOSING = 1u << 4, /* close() called, 'close' not yet emitted */
     SRV_UNREF = 1u << 5,
-    SRV_DESTROYING = 1u << 6,  /* cnet_server_destroy(): free after 'close' */
-    SRV_CLOSED = 1u << 7,      /* 'close' emitted and the alive ref dropped */
-    SRV_NOT_RUNNING = 1u << 8, /* close() was called while not listening */
+    SRV_DESTROYING = 1u << 6,     /* cnet_server_destroy(): free after 'close' */
+    SRV_CLOSED = 1u << 7,         /* 'close' emitted and the alive ref dropped */
+    SRV_NOT_RUNNING = 1u << 8,    /* close() was called while not listening */
     SRV_HANDLE_CLOSING = 1u << 9, /* a failed listen's handle is still closing */
 };
 
@@ -42,12 +42,12 @@ struct cnet_server_s {
     void *data;
     cnet_address_t bound;
     int backlog;
-    cnet_listen_opts_t lopts;  /* copy; strings below */
+    cnet_listen_opts_t lopts; /* copy; strings below */
     char *host;
     char *path;
-    uv_getaddrinfo_t *gai;     /* pending lookup, or NULL */
-    cnet__errinfo_t err;       /* the last error reported */
-    cnet__tick_t close_tick;   /* scheduling 'close' must not need memory */
+    uv_getaddrinfo_t *gai;   /* pending lookup, or NULL */
+    cnet__errinfo_t err;     /* the last error reported */
+    cnet__tick_t close_tick; /* scheduling 'close' must not need memory */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
@@ -162,7 +162,8 @@ static void report_error(cnet_server_t *srv, int code, const char *syscall, int 
 
     cnet__errinfo_set(&srv->err, code, syscall, addr, port, NULL, style);
     if (!cnet__tick(srv->loop, tick_emit_error, srv, 2))
-        cnet__log(CNET_LOG_ERROR, "srv#%u out of memory reporting %s", srv->id, cnet_err_name(code));
+        cnet__log(CNET_LOG_ERROR, "srv#%u out of memory reporting %s", srv->id,
+                  cnet_err_name(code));
 }
 
 /* ---- accept --------------------------------------------------------------- */

@@ -273,7 +273,8 @@ void cnet__socket_apply_options(cnet_socket_t *s)
     if (s->flags & CNET__S_NO_DELAY_SET)
         uv_tcp_nodelay(&s->h.tcp, (s->flags & CNET__S_NO_DELAY) != 0);
     if (s->flags & CNET__S_KEEP_ALIVE)
-        uv_tcp_keepalive(&s->h.tcp, 1, s->keep_alive_delay_ms ? (s->keep_alive_delay_ms + 999) / 1000 : 1);
+        uv_tcp_keepalive(&s->h.tcp, 1,
+                         s->keep_alive_delay_ms ? (s->keep_alive_delay_ms + 999) / 1000 : 1);
     if (s->flags & CNET__S_UNREF)
         uv_unref(&s->h.handle);
 }
@@ -626,8 +627,7 @@ int cnet_socket_prepend(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb
     return add_listener(s, type, cb, arg, NULL, false, true);
 }
 
-int cnet_socket_prepend_once(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
-                             void *arg)
+int cnet_socket_prepend_once(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)
 {
     return add_listener(s, type, cb, arg, NULL, true, true);
 }

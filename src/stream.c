@@ -28,10 +28,10 @@ struct cnet__wreq {
     cnet_free_fn dispose; /* NULL: nothing to release (static or inline copy) */
     void **orig;          /* original bases for dispose, or NULL */
     uint32_t nbufs;
-    uint32_t first;       /* first buffer with bytes left */
-    size_t len;           /* bytes left */
-    int status;           /* set when the write failed or was cancelled */
-    uv_buf_t bufs[];      /* then orig[], then copied bytes */
+    uint32_t first;  /* first buffer with bytes left */
+    size_t len;      /* bytes left */
+    int status;      /* set when the write failed or was cancelled */
+    uv_buf_t bufs[]; /* then orig[], then copied bytes */
 };
 
 struct cnet__wbatch {
@@ -288,8 +288,8 @@ static ssize_t try_send(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs)
 }
 
 /* The write path behind every public write; the caller has checked the state. */
-int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
-                       cnet_free_fn dispose, cnet_write_cb cb, void *arg)
+int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose,
+                       cnet_write_cb cb, void *arg)
 {
     size_t total = 0;
     ssize_t sent = 0;
@@ -489,7 +489,8 @@ static void emit_data(cnet_socket_t *s, const char *base, size_t len, const char
     cnet__socket_emit(s, &ev);
 }
 
-/* Decodes (setEncoding) and emits bytes. The loop's text buffer is reused: no allocation per read. */
+/* Decodes (setEncoding) and emits bytes. The loop's text buffer is reused: no allocation per read.
+ */
 static void deliver(cnet_socket_t *s, const char *base, size_t len)
 {
     cnet__strbuf_t *out = &s->loop->text;

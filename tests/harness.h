@@ -20,72 +20,71 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TEST_FAIL_(...)                                                       \
-    do {                                                                      \
-        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__);                       \
-        fprintf(stderr, __VA_ARGS__);                                         \
-        fputc('\n', stderr);                                                  \
-        abort();                                                              \
+#define TEST_FAIL_(...)                                 \
+    do {                                                \
+        fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+        fprintf(stderr, __VA_ARGS__);                   \
+        fputc('\n', stderr);                            \
+        abort();                                        \
     } while (0)
 
-#define ASSERT(expr)                                                          \
-    do {                                                                      \
-        if (!(expr))                                                          \
-            TEST_FAIL_("assertion failed: %s", #expr);                        \
+#define ASSERT(expr)                                   \
+    do {                                               \
+        if (!(expr))                                   \
+            TEST_FAIL_("assertion failed: %s", #expr); \
     } while (0)
 
-#define ASSERT_EQ(expected, actual)                                           \
-    do {                                                                      \
-        long long e_ = (long long)(expected), a_ = (long long)(actual);       \
-        if (e_ != a_)                                                         \
+#define ASSERT_EQ(expected, actual)                                                      \
+    do {                                                                                 \
+        long long e_ = (long long)(expected), a_ = (long long)(actual);                  \
+        if (e_ != a_)                                                                    \
             TEST_FAIL_("%s == %s: expected %lld, got %lld", #expected, #actual, e_, a_); \
     } while (0)
 
-#define ASSERT_NE(a, b)                                                       \
-    do {                                                                      \
-        long long a_ = (long long)(a), b_ = (long long)(b);                   \
-        if (a_ == b_)                                                         \
-            TEST_FAIL_("%s != %s: both are %lld", #a, #b, a_);                \
+#define ASSERT_NE(a, b)                                        \
+    do {                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);    \
+        if (a_ == b_)                                          \
+            TEST_FAIL_("%s != %s: both are %lld", #a, #b, a_); \
     } while (0)
 
 /* Expects 0; on failure prints the code's name and message. */
-#define ASSERT_OK(expr)                                                       \
-    do {                                                                      \
-        int r_ = (int)(expr);                                                 \
-        if (r_ != 0)                                                          \
-            TEST_FAIL_("%s failed: %d %s (%s)", #expr, r_, cnet_err_name(r_),  \
-                       cnet_strerror(r_));                                    \
+#define ASSERT_OK(expr)                                                                           \
+    do {                                                                                          \
+        int r_ = (int)(expr);                                                                     \
+        if (r_ != 0)                                                                              \
+            TEST_FAIL_("%s failed: %d %s (%s)", #expr, r_, cnet_err_name(r_), cnet_strerror(r_)); \
     } while (0)
 
 /* Expects a specific cnet error code, printing names on mismatch. */
-#define ASSERT_ERR(code, expr)                                                \
-    do {                                                                      \
-        int c_ = (int)(code), r_ = (int)(expr);                               \
-        if (c_ != r_)                                                         \
+#define ASSERT_ERR(code, expr)                                                     \
+    do {                                                                           \
+        int c_ = (int)(code), r_ = (int)(expr);                                    \
+        if (c_ != r_)                                                              \
             TEST_FAIL_("%s: expected %s, got %d %s", #expr, cnet_err_name(c_), r_, \
-                       cnet_err_name(r_));                                    \
+                       cnet_err_name(r_));                                         \
     } while (0)
 
-#define ASSERT_STR_EQ(expected, actual)                                       \
-    do {                                                                      \
-        const char *e_ = (expected), *a_ = (actual);                          \
-        if (e_ == NULL || a_ == NULL || strcmp(e_, a_) != 0)                  \
+#define ASSERT_STR_EQ(expected, actual)                                             \
+    do {                                                                            \
+        const char *e_ = (expected), *a_ = (actual);                                \
+        if (e_ == NULL || a_ == NULL || strcmp(e_, a_) != 0)                        \
             TEST_FAIL_("%s == %s: expected \"%s\", got \"%s\"", #expected, #actual, \
-                       e_ ? e_ : "(null)", a_ ? a_ : "(null)");               \
+                       e_ ? e_ : "(null)", a_ ? a_ : "(null)");                     \
     } while (0)
 
-#define ASSERT_MEM_EQ(expected, actual, len)                                  \
-    do {                                                                      \
-        if (memcmp((expected), (actual), (len)) != 0)                         \
+#define ASSERT_MEM_EQ(expected, actual, len)                                            \
+    do {                                                                                \
+        if (memcmp((expected), (actual), (len)) != 0)                                   \
             TEST_FAIL_("%s and %s differ in their first %zu bytes", #expected, #actual, \
-                       (size_t)(len));                                        \
+                       (size_t)(len));                                                  \
     } while (0)
 
 #define TEST_SKIP_CODE 77
-#define RETURN_SKIP(why)                                                      \
-    do {                                                                      \
-        fprintf(stderr, "SKIP: %s\n", (why));                                 \
-        return TEST_SKIP_CODE;                                                \
+#define RETURN_SKIP(why)                      \
+    do {                                      \
+        fprintf(stderr, "SKIP: %s\n", (why)); \
+        return TEST_SKIP_CODE;                \
     } while (0)
 
 /* ---- watchdog: a hung test prints where it was and fails fast ---------- */

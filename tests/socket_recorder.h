@@ -21,11 +21,11 @@
 static int in_call;
 static int call_ret_;
 #define CALL(e) (in_call++, call_ret_ = (int)(e), in_call--, call_ret_)
-#define VCALL(e)                                                              \
-    do {                                                                      \
-        in_call++;                                                            \
-        e;                                                                    \
-        in_call--;                                                            \
+#define VCALL(e)   \
+    do {           \
+        in_call++; \
+        e;         \
+        in_call--; \
     } while (0)
 
 /* ---- event recorder ------------------------------------------------------ */
@@ -120,15 +120,16 @@ static void rec_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
         VCALL(cnet_socket_destroy(s));
         test_log_add(&r->log, "destroyed");
     }
-    if (ev->type == CNET_EVENT_CLOSE && r->close_server && cnet_server_is_listening(r->close_server))
+    if (ev->type == CNET_EVENT_CLOSE && r->close_server &&
+        cnet_server_is_listening(r->close_server))
         ASSERT_OK(CALL(cnet_server_close(r->close_server, NULL, NULL)));
 }
 
 static void rec_attach(cnet_socket_t *s, rec_t *r)
 {
     static const cnet_event_type_t types[] = {
-        CNET_EVENT_LOOKUP, CNET_EVENT_CONNECT, CNET_EVENT_READY,   CNET_EVENT_DATA,
-        CNET_EVENT_END,    CNET_EVENT_FINISH,  CNET_EVENT_DRAIN,   CNET_EVENT_TIMEOUT,
+        CNET_EVENT_LOOKUP, CNET_EVENT_CONNECT, CNET_EVENT_READY, CNET_EVENT_DATA,
+        CNET_EVENT_END,    CNET_EVENT_FINISH,  CNET_EVENT_DRAIN, CNET_EVENT_TIMEOUT,
         CNET_EVENT_ERROR,  CNET_EVENT_CLOSE,
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -151,10 +152,10 @@ struct srvctx {
     rec_t *rec[4];
     cnet_socket_t *conn[4];
     int nconn;
-    int close_after;            /* close the server after this many connections (0: never) */
+    int close_after; /* close the server after this many connections (0: never) */
     void (*on_conn)(srvctx_t *c, cnet_socket_t *s, int i);
-    rec_hook hook;              /* installed on each accepted socket's recorder */
-    int destroy_on;             /* copied to each accepted socket's recorder */
+    rec_hook hook;  /* installed on each accepted socket's recorder */
+    int destroy_on; /* copied to each accepted socket's recorder */
     void *user;
     bool closed;
 };

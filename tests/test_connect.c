@@ -77,7 +77,8 @@ static void test_hello_localhost(void)
     run_hello("localhost", "lookup connect ready data end finish close(false)");
 }
 
-/* node: error (ECONNREFUSED, connect, 127.0.0.1, port, "connect ECONNREFUSED 127.0.0.1:P"), close(true) */
+/* node: error (ECONNREFUSED, connect, 127.0.0.1, port, "connect ECONNREFUSED 127.0.0.1:P"),
+ * close(true) */
 static void test_refused(void)
 {
     cnet_loop_t *loop = new_loop();
@@ -127,8 +128,9 @@ static void test_lookup_failure(void)
         freeaddrinfo(res);
     if (rc == 0 || rc == EAI_AGAIN ||
         (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_usec - t0.tv_usec) / 1000 > 2000) {
-        fprintf(stderr, "SKIP scenario lookup failure: resolver gives %d for %s (slow or network)\n",
-                rc, host);
+        fprintf(stderr,
+                "SKIP scenario lookup failure: resolver gives %d for %s (slow or network)\n", rc,
+                host);
         return;
     }
     loop = new_loop();
@@ -163,7 +165,8 @@ static void test_bad_args(void)
     ASSERT_OK(CALL(cnet_socket_new(loop, NULL, &s)));
     rec_attach(s, r);
     ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT, CALL(cnet_socket_connect(s, -1, "127.0.0.1", NULL, NULL)));
-    ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT, CALL(cnet_socket_connect(s, 65536, "127.0.0.1", NULL, NULL)));
+    ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT,
+               CALL(cnet_socket_connect(s, 65536, "127.0.0.1", NULL, NULL)));
     o.port = 80;
     o.host = "127.0.0.1";
     o.local_port = 70000;
@@ -182,11 +185,13 @@ static void test_bad_args(void)
     longpath[sizeof longpath - 1] = '\0';
     ASSERT_ERR(CNET_ENAMETOOLONG, CALL(cnet_socket_connect_path(s, longpath, NULL, NULL)));
     /* NULL arguments */
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect(NULL, 80, "127.0.0.1", NULL, NULL)));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
+               CALL(cnet_socket_connect(NULL, 80, "127.0.0.1", NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_opts(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_path(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_new(loop, NULL, NULL)));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
+               CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_create_connection(loop, &o, NULL, NULL, NULL)));
     /* create_connection with a bad port creates nothing */
     o.port = 99999;
@@ -201,7 +206,8 @@ static void test_bad_args(void)
 
     /* connect twice: the second is refused at once, the first goes on. */
     ASSERT_OK(CALL(cnet_socket_connect(s, closed_port(), "127.0.0.1", NULL, NULL)));
-    ASSERT_ERR(CNET_ERR_SOCKET_CONNECTING, CALL(cnet_socket_connect(s, 80, "127.0.0.1", NULL, NULL)));
+    ASSERT_ERR(CNET_ERR_SOCKET_CONNECTING,
+               CALL(cnet_socket_connect(s, 80, "127.0.0.1", NULL, NULL)));
     ASSERT_OK(cnet_loop_run(loop));
     ASSERT_STR_EQ("error:ECONNREFUSED close(true)", test_log_str(&r->log));
     free(r);
@@ -314,7 +320,8 @@ static void test_fallback(void)
         freeaddrinfo(res);
     }
     if (!v6_first || !has_v4) {
-        fprintf(stderr, "SKIP scenario fallback: localhost does not resolve to ::1 then 127.0.0.1 here\n");
+        fprintf(stderr,
+                "SKIP scenario fallback: localhost does not resolve to ::1 then 127.0.0.1 here\n");
         return;
     }
     run_hello("localhost", "lookup connect ready data end finish close(false)");
@@ -510,15 +517,16 @@ static void interop_connect(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
     interop_t *io = r->user;
     if (ev->type == CNET_EVENT_CONNECT) {
         (void)CALL(cnet_socket_write(s, io->buf, io->len / 2, NULL, NULL));
-        ASSERT_OK(CALL(cnet_socket_end(s, io->buf + io->len / 2, io->len - io->len / 2, NULL, NULL)));
+        ASSERT_OK(
+            CALL(cnet_socket_end(s, io->buf + io->len / 2, io->len - io->len / 2, NULL, NULL)));
     }
 }
 
 static void test_node_interop(void)
 {
-    static const char *cmd =
-        "node -e \"const net=require('net');const srv=net.createServer(s=>{srv.close();s.pipe(s);});"
-        "srv.listen(0,'127.0.0.1',()=>console.log(srv.address().port));\"";
+    static const char *cmd = "node -e \"const net=require('net');const "
+                             "srv=net.createServer(s=>{srv.close();s.pipe(s);});"
+                             "srv.listen(0,'127.0.0.1',()=>console.log(srv.address().port));\"";
     cnet_loop_t *loop;
     rec_t *r;
     interop_t io;

@@ -82,15 +82,12 @@ static void test_api(void)
     ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_on(s, (cnet_event_type_t)-1, L, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_once(s, (cnet_event_type_t)99, L, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_prepend(s, CNET_EVENT__COUNT, L, NULL));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE,
-               cnet_socket_prepend_once(s, CNET_EVENT__COUNT, L, NULL));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE,
-               cnet_socket_on_ex(s, CNET_EVENT__COUNT, L, NULL, NULL));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_prepend_once(s, CNET_EVENT__COUNT, L, NULL));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_on_ex(s, CNET_EVENT__COUNT, L, NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_on(s, CNET_EVENT_DATA, NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_once(s, CNET_EVENT_DATA, NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_prepend(s, CNET_EVENT_DATA, NULL, NULL));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
-               cnet_socket_prepend_once(s, CNET_EVENT_DATA, NULL, NULL));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_prepend_once(s, CNET_EVENT_DATA, NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_on(NULL, CNET_EVENT_DATA, L, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_off(NULL, CNET_EVENT_DATA, L, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_off_all(NULL, CNET_EVENT_DATA));

@@ -11,9 +11,9 @@
 #include <stdint.h>
 
 #define S(lit) lit, sizeof(lit) - 1
-#define P(lit)                                                                                     \
-    {                                                                                              \
-        lit, sizeof(lit) - 1                                                                       \
+#define P(lit)               \
+    {                        \
+        lit, sizeof(lit) - 1 \
     }
 
 /* Prints @p p as hex, for failure messages. */

@@ -42,9 +42,9 @@ static void test_errno_values(void)
 {
     test_set_phase("errno values");
     /* The enum itself equals -errno. */
-#define CHECK_ERRNO(name, value, msg)                                                      \
-    ASSERT_EQ(-name, CNET_##name);                                                         \
-    ASSERT_EQ(UV_##name, CNET_##name);                                                     \
+#define CHECK_ERRNO(name, value, msg)  \
+    ASSERT_EQ(-name, CNET_##name);     \
+    ASSERT_EQ(UV_##name, CNET_##name); \
     ASSERT_STR_EQ(#name, cnet_err_name(-name));
     CNET_ERRNO_MAP(CHECK_ERRNO)
 #undef CHECK_ERRNO
@@ -74,10 +74,9 @@ static void test_unknown(void)
 
 static void test_event_names(void)
 {
-    static const char *const node_names[] = {"lookup", "connect", "ready",   "data",
-                                             "end",    "finish",  "drain",   "timeout",
-                                             "error",  "close",   "listening", "connection",
-                                             "drop",   "frame"};
+    static const char *const node_names[] = {"lookup",    "connect",    "ready",   "data",  "end",
+                                             "finish",    "drain",      "timeout", "error", "close",
+                                             "listening", "connection", "drop",    "frame"};
     test_set_phase("event names");
     ASSERT_EQ(sizeof node_names / sizeof node_names[0], CNET_EVENT__COUNT);
     ASSERT_EQ(0, CNET_EVENT_LOOKUP);

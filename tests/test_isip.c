@@ -20,8 +20,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#define CASE_FILE CNET_TEST_SOURCE_DIR "/data/isip_cases.txt"
-#define LIVE_INPUTS 2000
+#define CASE_FILE    CNET_TEST_SOURCE_DIR "/data/isip_cases.txt"
+#define LIVE_INPUTS  2000
 #define MAX_REPORTED 50
 
 /* ---- escaping ------------------------------------------------------------ */
@@ -74,10 +74,22 @@ static bool unescape(const char *in, char *out)
         }
         in++;
         switch (*in) {
-        case '\\': *out++ = '\\'; in++; break;
-        case 't': *out++ = '\t'; in++; break;
-        case 'n': *out++ = '\n'; in++; break;
-        case 'r': *out++ = '\r'; in++; break;
+        case '\\':
+            *out++ = '\\';
+            in++;
+            break;
+        case 't':
+            *out++ = '\t';
+            in++;
+            break;
+        case 'n':
+            *out++ = '\n';
+            in++;
+            break;
+        case 'r':
+            *out++ = '\r';
+            in++;
+            break;
         case 'x': {
             int hi = hex_value(in[1]);
             int lo = hi < 0 ? -1 : hex_value(in[2]);
@@ -114,8 +126,8 @@ static bool check_one(const char *what, const char *input, int expected, unsigne
     if ((*reported)++ < MAX_REPORTED) {
         fprintf(stderr, "%s: mismatch for \"", what);
         write_escaped(stderr, input, 120);
-        fprintf(stderr, "\": node isIP=%d, cnet_is_ip=%d is_ipv4=%d is_ipv6=%d\n", expected, ip,
-                v4, v6);
+        fprintf(stderr, "\": node isIP=%d, cnet_is_ip=%d is_ipv4=%d is_ipv6=%d\n", expected, ip, v4,
+                v6);
     }
     return false;
 }
@@ -188,7 +200,7 @@ static size_t rand_below(size_t n)
 }
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define PICK(arr) ((arr)[rand_below(ARRAY_SIZE(arr))])
+#define PICK(arr)     ((arr)[rand_below(ARRAY_SIZE(arr))])
 
 /* A generated input; edits that would overflow are silently cut short. */
 struct text {
@@ -224,8 +236,8 @@ static void text_erase(struct text *t, size_t at, size_t n)
 }
 
 static const char *const hex_digits[] = {
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
-    "a", "b", "c", "d", "e", "f", "A", "B", "C", "D", "E", "F",
+    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a",
+    "b", "c", "d", "e", "f", "A", "B", "C", "D", "E", "F",
 };
 
 /*
@@ -235,9 +247,39 @@ static const char *const hex_digits[] = {
  * matches nothing, so both sides still agree on what it should.)
  */
 static const char *const noise[] = {
-    ":", ":", ":", ".", ".", "%", "0", "1", "2", "5", "9", "a", "f", "F", "g", "G", "z", " ",
-    "\t", "\n", "\r", "-", "_", "/", "[", "]", "\\", "\x01", "\x7f", "\xc3\xa9", "\xc2\xa0",
-    "\xef\xbc\x91", "\xf0\x9f\x98\x80",
+    ":",
+    ":",
+    ":",
+    ".",
+    ".",
+    "%",
+    "0",
+    "1",
+    "2",
+    "5",
+    "9",
+    "a",
+    "f",
+    "F",
+    "g",
+    "G",
+    "z",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "-",
+    "_",
+    "/",
+    "[",
+    "]",
+    "\\",
+    "\x01",
+    "\x7f",
+    "\xc3\xa9",
+    "\xc2\xa0",
+    "\xef\xbc\x91",
+    "\xf0\x9f\x98\x80",
 };
 
 static const char *const zones[] = {
@@ -425,11 +467,11 @@ static void write_file(const char *path, const char *data)
 static void live_differential(void)
 {
     const char *env = getenv("CNET_ISIP_SEED");
-    uint64_t seed = env ? strtoull(env, NULL, 0)
-                        : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+    uint64_t seed =
+        env ? strtoull(env, NULL, 0) : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
     rng_state = seed;
-    printf("live differential: seed %" PRIu64 " (rerun with CNET_ISIP_SEED=%" PRIu64 ")\n",
-           seed, seed);
+    printf("live differential: seed %" PRIu64 " (rerun with CNET_ISIP_SEED=%" PRIu64 ")\n", seed,
+           seed);
 
     /* mkdtemp names are [A-Za-z0-9/], so the paths need no shell quoting. */
     char dir[] = "/tmp/cnet-isip-XXXXXX";

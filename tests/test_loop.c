@@ -527,8 +527,9 @@ static void test_oom(void)
             break;
         }
     }
-    fprintf(stderr, "oom: %d allocation points, %d completed anyway, %d stopped, %d lost an event\n",
-            n - 1, ok - 1, failures, stuck);
+    fprintf(stderr,
+            "oom: %d allocation points, %d completed anyway, %d stopped, %d lost an event\n", n - 1,
+            ok - 1, failures, stuck);
     ASSERT(n > 5 && n < 500);
 }
 

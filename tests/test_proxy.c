@@ -63,7 +63,8 @@ static void resume_later(cnet_socket_t *s, const cnet_event_t *ev, void *arg);
 static void on_sink_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     uint64_t before = received;
-    checksum_recv = mix(checksum_recv, (const unsigned char *)ev->data.base, ev->data.len, received);
+    checksum_recv =
+        mix(checksum_recv, (const unsigned char *)ev->data.base, ev->data.len, received);
     received += ev->data.len;
     if (received / (1 << 20) != before / (1 << 20)) {
         cnet_socket_pause(s);

@@ -80,7 +80,8 @@ static void mx_client_hook(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
             break;
         }
         ASSERT_OK(cnet_socket_set_high_water_mark(s, 0));
-        ASSERT_EQ(1, CALL(cnet_socket_write(s, "ping", 4, NULL, NULL))); /* hwm 0: 'drain' follows */
+        ASSERT_EQ(1,
+                  CALL(cnet_socket_write(s, "ping", 4, NULL, NULL))); /* hwm 0: 'drain' follows */
         break;
     case CNET_EVENT_DRAIN:
         if (m->drains++ == 0)
@@ -245,8 +246,8 @@ static void run_matrix(bool server_side, cnet_event_type_t type, int *ran)
 static void test_destroy_matrix(void)
 {
     static const cnet_event_type_t types[] = {
-        CNET_EVENT_LOOKUP, CNET_EVENT_CONNECT, CNET_EVENT_READY,   CNET_EVENT_DATA,
-        CNET_EVENT_END,    CNET_EVENT_FINISH,  CNET_EVENT_DRAIN,   CNET_EVENT_TIMEOUT,
+        CNET_EVENT_LOOKUP, CNET_EVENT_CONNECT, CNET_EVENT_READY, CNET_EVENT_DATA,
+        CNET_EVENT_END,    CNET_EVENT_FINISH,  CNET_EVENT_DRAIN, CNET_EVENT_TIMEOUT,
         CNET_EVENT_ERROR,  CNET_EVENT_CLOSE,
     };
     int ran = 0;
@@ -377,7 +378,8 @@ static void wae_hook(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
     (void)r;
     if (ev->type == CNET_EVENT_READY) {
         ASSERT_OK(CALL(cnet_socket_end(s, NULL, 0, NULL, NULL)));
-        ASSERT_ERR(CNET_ERR_STREAM_WRITE_AFTER_END, CALL(cnet_socket_write(s, "x", 1, count_wcb, NULL)));
+        ASSERT_ERR(CNET_ERR_STREAM_WRITE_AFTER_END,
+                   CALL(cnet_socket_write(s, "x", 1, count_wcb, NULL)));
         ASSERT_OK(CALL(cnet_socket_end(s, NULL, 0, NULL, NULL))); /* second end: no-op */
         ASSERT_EQ(0, cnet_socket_writable_length(s));
     }
@@ -664,7 +666,8 @@ static void test_set_timeout_timing(void)
     test_set_phase("setTimeout timing");
     run_set_timeout(loop, &sc, &t, r);
     ASSERT_EQ(3, tmo_n);
-    /* 1st ~100 ms after connect; 2nd ~100 ms after the write at 350; 3rd ~150 ms after the last read at 900 */
+    /* 1st ~100 ms after connect; 2nd ~100 ms after the write at 350; 3rd ~150 ms after the last
+     * read at 900 */
     ASSERT(tmo_at[0] - t.t0 >= 95 && tmo_at[0] - t.t0 < 340);
     ASSERT(tmo_at[1] - t.t0 >= 440 && tmo_at[1] - t.t0 < 640);
     ASSERT(tmo_at[2] - t.t0 >= 1040 && tmo_at[2] - t.t0 < 1190);
@@ -898,7 +901,8 @@ static void run_half_open(bool server_half_open)
     rec_attach(s, r);
     ASSERT_OK(cnet_loop_run(loop));
     if (server_half_open) {
-        /* node: client connect ready finish data:late data:r end close(false); server data:x end finish close(false) */
+        /* node: client connect ready finish data:late data:r end close(false); server data:x end
+         * finish close(false) */
         ASSERT_STR_EQ("connect ready finish data end close(false)", test_log_str(&r->log));
         ASSERT_EQ(5, r->data_len);
         ASSERT_MEM_EQ("later", r->data, 5);

@@ -8,9 +8,9 @@
 typedef struct {
     const char *chunks[8];
     size_t lens[8];
-    const char *encoding;          /* client setEncoding, or NULL */
-    cnet_framing_opts_t framing;   /* client framing */
-    const char *expect;            /* the recorded events */
+    const char *encoding;        /* client setEncoding, or NULL */
+    cnet_framing_opts_t framing; /* client framing */
+    const char *expect;          /* the recorded events */
 } scenario_t;
 
 static cnet_loop_t *loop;
@@ -117,16 +117,21 @@ static void run(const scenario_t *sc)
 static void test_decoding(void)
 {
     /* "é" split in the middle, then "€" split 1+2: held back and completed. */
-    run(&(scenario_t){.chunks = {"a\xc3", "\xa9" "b\xe2", "\x82\xac"}, .encoding = "utf8",
+    run(&(scenario_t){.chunks = {"a\xc3",
+                                 "\xa9"
+                                 "b\xe2",
+                                 "\x82\xac"},
+                      .encoding = "utf8",
                       .expect = "data[a] data[\\xc3\\xa9b] data[\\xe2\\x82\\xac] end"});
     /* Invalid byte becomes U+FFFD; a truncated character at 'end' is flushed as U+FFFD. */
-    run(&(scenario_t){.chunks = {"x\xff", "y\xe2\x82"}, .encoding = "utf8",
+    run(&(scenario_t){.chunks = {"x\xff", "y\xe2\x82"},
+                      .encoding = "utf8",
                       .expect = "data[x\\xef\\xbf\\xbd] data[y] data[\\xef\\xbf\\xbd] end"});
-    run(&(scenario_t){.chunks = {"\x01\xab", "\xff"}, .encoding = "hex",
-                      .expect = "data[01ab] data[ff] end"});
+    run(&(scenario_t){
+        .chunks = {"\x01\xab", "\xff"}, .encoding = "hex", .expect = "data[01ab] data[ff] end"});
     /* base64 carries the remainder of 3-byte groups, flushed padded at end. */
-    run(&(scenario_t){.chunks = {"hell", "o"}, .encoding = "base64",
-                      .expect = "data[aGVs] data[bG8=] end"});
+    run(&(scenario_t){
+        .chunks = {"hell", "o"}, .encoding = "base64", .expect = "data[aGVs] data[bG8=] end"});
     run(&(scenario_t){.chunks = {"\xe9"}, .encoding = "latin1", .expect = "data[\\xc3\\xa9] end"});
 }
 
@@ -135,28 +140,38 @@ static void test_framing(void)
     cnet_framing_opts_t lines = CNET_FRAMING_OPTS_INIT;
     lines.mode = CNET_FRAMING_LINES;
     lines.delimiter = "\r\n";
-    run(&(scenario_t){.chunks = {"one\r", "\ntwo\r\nthr", "ee\r\ntail"}, .framing = lines,
+    run(&(scenario_t){.chunks = {"one\r", "\ntwo\r\nthr", "ee\r\ntail"},
+                      .framing = lines,
                       .expect = "frame[one] frame[two] frame[three] frame[tail] end"});
 
     cnet_framing_opts_t shortl = lines;
     shortl.max_size = 4;
-    run(&(scenario_t){.chunks = {"ok\r\n", "toolong"}, .framing = shortl,
+    run(&(scenario_t){.chunks = {"ok\r\n", "toolong"},
+                      .framing = shortl,
                       .expect = "frame[ok] ERR_LINE_TOO_LONG"});
 
     cnet_framing_opts_t lp = CNET_FRAMING_OPTS_INIT;
     lp.mode = CNET_FRAMING_LENGTH_PREFIXED;
     lp.header_bytes = 2;
-    run(&(scenario_t){.chunks = {"\x00\x03" "ab", "c\x00", "\x00\x00\x01" "z"},
-                      .lens = {4, 2, 4}, .framing = lp,
+    run(&(scenario_t){.chunks = {"\x00\x03"
+                                 "ab",
+                                 "c\x00",
+                                 "\x00\x00\x01"
+                                 "z"},
+                      .lens = {4, 2, 4},
+                      .framing = lp,
                       .expect = "frame[abc] frame[] frame[z] end"});
-    run(&(scenario_t){.chunks = {"\x00\x05" "ab"}, .lens = {4}, .framing = lp,
+    run(&(scenario_t){.chunks = {"\x00\x05"
+                                 "ab"},
+                      .lens = {4},
+                      .framing = lp,
                       .expect = "ERR_STREAM_PREMATURE_CLOSE"});
 
     cnet_framing_opts_t fx = CNET_FRAMING_OPTS_INIT;
     fx.mode = CNET_FRAMING_FIXED;
     fx.record_size = 3;
-    run(&(scenario_t){.chunks = {"abcd", "ef"}, .framing = fx,
-                      .expect = "frame[abc] frame[def] end"});
+    run(&(scenario_t){
+        .chunks = {"abcd", "ef"}, .framing = fx, .expect = "frame[abc] frame[def] end"});
 }
 
 /* ---- encoded writes and write_frame, received raw ------------------------ */
@@ -182,8 +197,8 @@ static void on_rx_conn(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 static void on_tx_connect(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     cnet_framing_opts_t lp = CNET_FRAMING_OPTS_INIT, none = CNET_FRAMING_OPTS_INIT;
-    ASSERT(cnet_socket_write_enc(s, "aGk=", 4, "base64", NULL, NULL) >= 0);  /* "hi" */
-    ASSERT(cnet_socket_write_enc(s, "7e", 2, "hex", NULL, NULL) >= 0);       /* "~" */
+    ASSERT(cnet_socket_write_enc(s, "aGk=", 4, "base64", NULL, NULL) >= 0);     /* "hi" */
+    ASSERT(cnet_socket_write_enc(s, "7e", 2, "hex", NULL, NULL) >= 0);          /* "~" */
     ASSERT(cnet_socket_write_enc(s, "\xc3\xa9", 2, "latin1", NULL, NULL) >= 0); /* é -> e9 */
     ASSERT_ERR(CNET_ERR_UNKNOWN_ENCODING, cnet_socket_write_enc(s, "x", 1, "klingon", NULL, NULL));
     /* No framing (never set, then set to NONE): write_frame has no format to write in. */
@@ -225,7 +240,13 @@ static void test_encoded_writes(void)
     ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", on_tx_listening, NULL));
     ASSERT_OK(cnet_loop_run(loop));
     ASSERT_OK(cnet_loop_close(loop));
-    ASSERT_STR_EQ("68697ee9" "02000000" "6162" "01" "79" "ff", rx.buf);
+    ASSERT_STR_EQ("68697ee9"
+                  "02000000"
+                  "6162"
+                  "01"
+                  "79"
+                  "ff",
+                  rx.buf);
 }
 
 int main(void)

@@ -23,9 +23,9 @@ static void set_buf(cnet_socket_t *s, int opt, int size)
 
 typedef struct reader {
     uint64_t bytes;
-    uint32_t hash;   /* FNV-1a over everything received */
+    uint32_t hash; /* FNV-1a over everything received */
     int ended, closed;
-    char head[256];  /* the first bytes, for small exchanges */
+    char head[256]; /* the first bytes, for small exchanges */
     size_t data_events;
 } reader_t;
 

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(expr)                                                                                \
-    do {                                                                                           \
-        if (!(expr)) {                                                                             \
-            fprintf(stderr, "consumer: %s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);     \
-            return 1;                                                                              \
-        }                                                                                          \
+#define CHECK(expr)                                                                            \
+    do {                                                                                       \
+        if (!(expr)) {                                                                         \
+            fprintf(stderr, "consumer: %s:%d: check failed: %s\n", __FILE__, __LINE__, #expr); \
+            return 1;                                                                          \
+        }                                                                                      \
     } while (0)
 
 int main(void)
