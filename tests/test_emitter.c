@@ -203,6 +203,57 @@ static void test_snapshot(cnet_loop_t *loop)
     free_sock(loop, s);
 }
 
+/*
+ * More listeners than the emit's on-stack snapshot holds (8): the snapshot
+ * goes to the heap and the rule is unchanged. node: twelve listeners, the
+ * first removes them all and adds "new" -> "0 1 ... 11 | new".
+ */
+static const char *const many_names[] = {"0", "1", "2", "3", "4",  "5",
+                                         "6", "7", "8", "9", "10", "11"};
+static void many_first(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    (void)ev;
+    test_log_add(&lg, arg);
+    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT_DATA));
+    ASSERT_OK(cnet_socket_on(s, CNET_EVENT_DATA, L, "new"));
+}
+
+static bool fail_malloc;
+static void *test_malloc(size_t n)
+{
+    return fail_malloc ? NULL : malloc(n);
+}
+
+static void test_many_listeners(cnet_loop_t *loop)
+{
+    cnet_socket_t *s = new_sock(loop);
+    test_set_phase("many listeners");
+    memset(&lg, 0, sizeof lg);
+    ASSERT_OK(cnet_socket_on(s, CNET_EVENT_DATA, many_first, (void *)many_names[0]));
+    for (size_t i = 1; i < 12; i++) {
+        ASSERT_OK(cnet_socket_on(s, CNET_EVENT_END, L2, "end")); /* interleaved other type */
+        ASSERT_OK(cnet_socket_on(s, CNET_EVENT_DATA, L, (void *)many_names[i]));
+    }
+    emit_ev(s, CNET_EVENT_DATA);
+    test_log_add(&lg, "|");
+    emit_ev(s, CNET_EVENT_DATA);
+    ASSERT_STR_EQ("0 1 2 3 4 5 6 7 8 9 10 11 | new", test_log_str(&lg));
+
+    /* No memory for the heap snapshot: the first eight are called, nothing crashes. */
+    test_set_phase("many listeners, out of memory");
+    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT_DATA));
+    for (size_t i = 1; i < 12; i++)
+        ASSERT_OK(cnet_socket_on(s, CNET_EVENT_DATA, L, (void *)many_names[i]));
+    memset(&lg, 0, sizeof lg);
+    ASSERT_OK(cnet_replace_allocator(test_malloc, realloc, calloc, free));
+    fail_malloc = true;
+    emit_ev(s, CNET_EVENT_DATA);
+    fail_malloc = false;
+    ASSERT_OK(cnet_replace_allocator(malloc, realloc, calloc, free));
+    ASSERT_STR_EQ("1 2 3 4 5 6 7 8", test_log_str(&lg));
+    free_sock(loop, s);
+}
+
 /* node: on a (re-emits once), once o -> "a0 a1 o | a2" */
 static int depth;
 static void reent(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
@@ -523,6 +574,7 @@ int main(void)
     ASSERT_OK(cnet_loop_new(&loop));
     test_order(loop);
     test_snapshot(loop);
+    test_many_listeners(loop);
     test_once_reentrant(loop);
     test_remove_once_during_emit(loop);
     test_off_most_recent(loop);
