@@ -15,8 +15,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "encoding.h"
-#include "framing.h"
+#include "codec/encoding.h"
+#include "codec/framing.h"
 
 /* ---- alloc.c: every allocation goes through the replaceable allocator ---- */
 void *cnet__malloc(size_t n);
@@ -65,14 +65,24 @@ void cnet__log_(cnet_log_level_t level, const char *fmt, ...)
 
 /* ---- loop.c ------------------------------------------------------------- */
 
+/*
+ * How a tick keeps its object alive: each object kind (socket, server, and
+ * whatever TLS or IPC add) supplies its own retain/release, so the loop
+ * never needs to know the kinds above it.
+ */
+typedef struct cnet__ref_ops {
+    void (*retain)(void *obj);
+    void (*release)(void *obj);
+} cnet__ref_ops_t;
+
 /* A deferred call, run on a later loop turn (Node's process.nextTick). */
 typedef struct cnet__tick cnet__tick_t;
 typedef void (*cnet__tick_fn)(cnet__tick_t *t);
 struct cnet__tick {
     cnet__tick_t *next;
     cnet__tick_fn fn;
-    void *obj; /* retained socket or server, or NULL */
-    int kind;  /* 1 socket, 2 server: how to release obj */
+    void *obj;                  /* retained until fn has run, or NULL */
+    const cnet__ref_ops_t *ops; /* how to retain/release obj (NULL: obj is not counted) */
     int code;
     void *cb;
     void *arg;
@@ -99,10 +109,12 @@ struct cnet_loop_s {
     bool in_run;
 };
 
-/* Queues @p fn; @p obj (a socket or server, kind 1 or 2) is retained until it ran. */
-cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind);
+/* Queues @p fn; @p obj is retained through @p ops until fn has run. */
+cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj,
+                         const cnet__ref_ops_t *ops);
 /* Queues a tick embedded in its object (no allocation, so it cannot fail); no-op if queued. */
-void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind);
+void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
+                         const cnet__ref_ops_t *ops);
 cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop);
 
 /* Blocks SIGPIPE in this thread around a write that libuv may make at once. */
@@ -235,6 +247,7 @@ struct cnet_socket_s {
 #define CNET__DEFAULT_HWM (16 * 1024)
 
 /* Lifetime (socket.c). */
+extern const cnet__ref_ops_t cnet__socket_ref_ops; /* for ticks that carry a socket */
 void cnet__socket_retain(cnet_socket_t *s);
 void cnet__socket_release(cnet_socket_t *s);
 int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out);
@@ -276,6 +289,7 @@ void cnet__connect_cancel(cnet_socket_t *s);
 void cnet__connect_free(cnet_socket_t *s);
 
 /* ---- server.c ----------------------------------------------------------- */
+extern const cnet__ref_ops_t cnet__server_ref_ops; /* for ticks that carry a server */
 void cnet__server_retain(cnet_server_t *srv);
 void cnet__server_release(cnet_server_t *srv);
 void cnet__server_connection_closed(cnet_server_t *srv);

@@ -1,11 +1,11 @@
 /*
- * Unit tests for the encoding layer (src/encoding.c): hand-picked cases for
+ * Unit tests for the encoding layer (src/codec/encoding.c): hand-picked cases for
  * every encoding in both directions. Every expected value was produced by
  * Node v20 itself (Buffer.from(str, enc) and StringDecoder), so a failure
  * here means cnet and Node disagree. tests/test_encoding_differential.c does
  * the same with random input.
  */
-#include "encoding.h"
+#include "codec/encoding.h"
 #include "harness.h"
 
 #include <stdint.h>

@@ -13,7 +13,7 @@
  * Reproduce a run with CNET_ENCODING_SEED=<seed> (printed at start); scale
  * it with CNET_ENCODING_CASES=<n decoder cases>. Skips (77) without node.
  */
-#include "encoding.h"
+#include "codec/encoding.h"
 #include "harness.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * The framing engine (src/framing.c) on its own, without sockets.
+ * The framing engine (src/codec/framing.c) on its own, without sockets.
  *
  * The core check is split-independence: the same stream, fed whole, split at
  * every position (and every pair of positions for short streams), a byte at
@@ -12,7 +12,7 @@
  */
 #include "harness.h"
 
-#include "framing.h"
+#include "codec/framing.h"
 
 #include <stdint.h>
 

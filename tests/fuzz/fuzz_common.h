@@ -6,7 +6,7 @@
 #ifndef CNET_FUZZ_COMMON_H
 #define CNET_FUZZ_COMMON_H
 
-#include "encoding.h"
+#include "codec/encoding.h"
 
 #include <stdbool.h>
 #include <stdint.h>

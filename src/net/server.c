@@ -70,6 +70,18 @@ void cnet__server_release(cnet_server_t *srv)
     }
 }
 
+static void ref_retain(void *obj)
+{
+    cnet__server_retain(obj);
+}
+
+static void ref_release(void *obj)
+{
+    cnet__server_release(obj);
+}
+
+const cnet__ref_ops_t cnet__server_ref_ops = {ref_retain, ref_release};
+
 void cnet_server_retain(cnet_server_t *srv)
 {
     if (srv) {
@@ -161,7 +173,7 @@ static void report_error(cnet_server_t *srv, int code, const char *syscall, int 
     int port = srv->path ? -1 : srv->bound.port;
 
     cnet__errinfo_set(&srv->err, code, syscall, addr, port, NULL, style);
-    if (!cnet__tick(srv->loop, tick_emit_error, srv, 2))
+    if (!cnet__tick(srv->loop, tick_emit_error, srv, &cnet__server_ref_ops))
         cnet__log(CNET_LOG_ERROR, "srv#%u out of memory reporting %s", srv->id,
                   cnet_err_name(code));
 }
@@ -302,7 +314,7 @@ static int listen_on_handle(cnet_server_t *srv)
     srv->flags &= ~SRV_BINDING;
     if (srv->flags & SRV_UNREF)
         uv_unref(&srv->h.handle);
-    if (!cnet__tick(srv->loop, tick_listening, srv, 2))
+    if (!cnet__tick(srv->loop, tick_listening, srv, &cnet__server_ref_ops))
         return CNET_ENOMEM;
     return 0;
 }
@@ -349,7 +361,7 @@ static void on_listen_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
             int err = status < 0 ? cnet__err_from_uv(status) : CNET_ENOTFOUND;
             srv->flags &= ~SRV_BINDING;
             cnet__errinfo_set(&srv->err, err, "getaddrinfo", NULL, -1, srv->host, CNET__MSG_PLAIN);
-            if (!cnet__tick(srv->loop, tick_emit_error, srv, 2))
+            if (!cnet__tick(srv->loop, tick_emit_error, srv, &cnet__server_ref_ops))
                 cnet__log(CNET_LOG_ERROR, "srv#%u out of memory", srv->id);
         } else {
             /* Node listens on the first address the lookup gives. */
@@ -532,7 +544,7 @@ static void tick_close(cnet__tick_t *t)
 static void maybe_emit_close(cnet_server_t *srv)
 {
     if ((srv->flags & SRV_CLOSING) && !(srv->flags & SRV_HANDLE) && srv->connections == 0)
-        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close, srv, 2);
+        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close, srv, &cnet__server_ref_ops);
 }
 
 static void on_listener_closed(uv_handle_t *h)
@@ -629,7 +641,7 @@ int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg)
 
     if (!srv || !cb)
         return CNET_ERR_INVALID_ARG_TYPE;
-    t = cnet__tick(srv->loop, tick_count, srv, 2);
+    t = cnet__tick(srv->loop, tick_count, srv, &cnet__server_ref_ops);
     if (!t)
         return CNET_ENOMEM;
     t->cb = (void *)cb;

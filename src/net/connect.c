@@ -167,7 +167,7 @@ static void tick_attempt_failed(cnet__tick_t *t)
 /* Reports a connect failure found inside connect() itself on the next tick. */
 static void fail_later(cnet_socket_t *s, int code)
 {
-    cnet__tick_t *t = cnet__tick(s->loop, tick_attempt_failed, s, 1);
+    cnet__tick_t *t = cnet__tick(s->loop, tick_attempt_failed, s, &cnet__socket_ref_ops);
     if (t)
         t->code = code;
     else

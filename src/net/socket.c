@@ -79,6 +79,18 @@ void cnet__socket_release(cnet_socket_t *s)
         socket_free(s);
 }
 
+static void ref_retain(void *obj)
+{
+    cnet__socket_retain(obj);
+}
+
+static void ref_release(void *obj)
+{
+    cnet__socket_release(obj);
+}
+
+const cnet__ref_ops_t cnet__socket_ref_ops = {ref_retain, ref_release};
+
 void cnet_socket_retain(cnet_socket_t *s)
 {
     if (s)
@@ -221,7 +233,7 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
     } else if (s->flags & CNET__S_RETRY_CLOSING) {
         /* A handle is closing between connect attempts; its callback finishes. */
     } else {
-        cnet__tick_embedded(s->loop, &s->close_tick, tick_finish_close, s, 1);
+        cnet__tick_embedded(s->loop, &s->close_tick, tick_finish_close, s, &cnet__socket_ref_ops);
     }
 }
 

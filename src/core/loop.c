@@ -243,37 +243,38 @@ int cnet_run(void)
 
 /* ---- ticks -------------------------------------------------------------- */
 
-static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind);
+static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
+                         const cnet__ref_ops_t *ops);
 
-cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, int kind)
+cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj, const cnet__ref_ops_t *ops)
 {
     cnet__tick_t *t = cnet__calloc(1, sizeof *t);
 
     if (!t)
         return NULL;
-    tick_enqueue(loop, t, fn, obj, kind);
+    tick_enqueue(loop, t, fn, obj, ops);
     return t;
 }
 
-void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind)
+void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
+                         const cnet__ref_ops_t *ops)
 {
     if (t->queued)
         return;
     t->embedded = true;
-    tick_enqueue(loop, t, fn, obj, kind);
+    tick_enqueue(loop, t, fn, obj, ops);
 }
 
-static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj, int kind)
+static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
+                         const cnet__ref_ops_t *ops)
 {
     t->next = NULL;
     t->queued = true;
     t->fn = fn;
     t->obj = obj;
-    t->kind = kind;
-    if (kind == 1)
-        cnet__socket_retain(obj);
-    else if (kind == 2)
-        cnet__server_retain(obj);
+    t->ops = obj ? ops : NULL;
+    if (t->ops)
+        t->ops->retain(obj);
     if (loop->tick_tail)
         loop->tick_tail->next = t;
     else
@@ -304,14 +305,12 @@ static void tick_drain(cnet_loop_t *loop)
          * until the release below, so read everything before releasing. */
         {
             bool embedded = t->embedded;
-            int kind = t->kind;
+            const cnet__ref_ops_t *ops = t->ops;
             void *obj = t->obj;
             if (!embedded)
                 cnet__free(t);
-            if (kind == 1)
-                cnet__socket_release(obj);
-            else if (kind == 2)
-                cnet__server_release(obj);
+            if (ops)
+                ops->release(obj);
         }
     }
     if (loop->ticks_active) {

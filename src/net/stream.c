@@ -310,7 +310,7 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
                 s->flags |= CNET__S_NEED_DRAIN;
             /* The callback must not run inside write(): it runs on the next tick. */
             if (cb || (s->flags & CNET__S_NEED_DRAIN)) {
-                cnet__tick_t *t = cnet__tick(s->loop, tick_write_done, s, 1);
+                cnet__tick_t *t = cnet__tick(s->loop, tick_write_done, s, &cnet__socket_ref_ops);
                 if (!t)
                     return CNET_ENOMEM; /* the bytes are sent; only the callback is lost */
                 t->cb = (void *)cb;
