@@ -3,7 +3,7 @@
 #   make demo    install missing Debian packages, build, run the echo server
 #   make test    install missing Debian packages, build, run the test suite
 #
-# More: make asan | valgrind | bench | format | format-check | clean | help
+# More: make asan | valgrind | bench | abi | format | format-check | clean | help
 # Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
 # configure), NO_DEPS=1 (skip the package check; scripts/deps.sh).
 
@@ -31,7 +31,7 @@ define cmake_build
 	$(CMAKE) --build $(1) -j $(JOBS)
 endef
 
-.PHONY: all build demo test asan valgrind bench format format-check clean help
+.PHONY: all build demo test asan valgrind bench abi format format-check clean help
 
 all: build
 
@@ -84,6 +84,12 @@ bench:
 	@test -f bench/run.sh || { echo "make bench: bench/run.sh does not exist yet" >&2; exit 1; }
 	$(call cmake_build,$(BENCH_DIR),-DCMAKE_BUILD_TYPE=Release -DCNET_BUILD_BENCH=ON)
 	CNET_BUILD_DIR=$(CURDIR)/$(BENCH_DIR) bash bench/run.sh $(BENCH_ARGS)
+
+# ABI of libcnet.so.0 against the last release's baseline in abi/ (scripts/abi.sh).
+abi:
+	$(call deps,build abi)
+	$(call cmake_build,$(BUILD_DIR),-DCMAKE_BUILD_TYPE=$(BUILD_TYPE))
+	bash scripts/abi.sh $(BUILD_DIR)
 
 format:
 	$(call deps,format)

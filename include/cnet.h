@@ -42,6 +42,21 @@
  * listener returns. The library never keeps a pointer you pass unless the
  * function says so (write copies by default).
  *
+ * Options structs and the ABI. Every options struct (cnet_*_opts_t) begins
+ * with `size`, which its CNET_*_OPTS_INIT macro sets to the struct's size in
+ * the header the program was built with; always start from that macro. The
+ * library reads only the first `size` bytes, so a program built against an
+ * older cnet.h keeps working with a newer libcnet.so.0: fields it does not
+ * know take their defaults, and every field's zero value is its default.
+ * A program built against a newer header on an older library works as long
+ * as it leaves the newer fields zero; otherwise the call fails with
+ * CNET_ERR_INVALID_ARG_VALUE rather than ignoring what was asked (the rule
+ * of Linux's copy_struct_from_user). A size of 0 (a struct zeroed without the
+ * macro) or one smaller than the first release's layout is
+ * CNET_ERR_INVALID_ARG_VALUE. Structs the library fills or lends to you
+ * (cnet_event_t, cnet_error_t) only ever grow at the end; cnet_address_t and
+ * cnet_buf_t never change.
+ *
  * SIGPIPE. cnet never raises SIGPIPE and never changes signal handlers: its
  * own writes use MSG_NOSIGNAL, and cnet_loop_run() blocks SIGPIPE in the
  * running thread only, discarding any SIGPIPE its writes cause.
@@ -64,6 +79,14 @@ extern "C" {
 #define CNET_EXTERN __attribute__((visibility("default")))
 #else
 #define CNET_EXTERN
+#endif
+
+/* The initialiser of every options struct: its size, every other field zero.
+ * Designated in C, so -Wextra's missing-field-initializers stays quiet. */
+#ifdef __cplusplus
+#define CNET__OPTS_INIT(type) {sizeof(type)}
+#else
+#define CNET__OPTS_INIT(type) {.size = sizeof(type)}
 #endif
 
 /* Opaque handles. */
@@ -207,8 +230,11 @@ typedef enum {
 #define CNET__EV_ENUM(name, str) CNET_EVENT_##name,
     CNET_EVENT_MAP(CNET__EV_ENUM)
 #undef CNET__EV_ENUM
-        CNET_EVENT__COUNT
+        CNET_EVENT__COUNT /* grows with every new event: not part of the ABI */
 } cnet_event_type_t;
+
+/** For cnet_socket_off_all() / cnet_server_off_all(): every type (a fixed value, unlike the count). */
+#define CNET_EVENT_ALL ((cnet_event_type_t)0xffff)
 
 /** Node's event name ("data"), or NULL for an invalid type. */
 CNET_EXTERN const char *cnet_event_name(cnet_event_type_t type);
@@ -307,8 +333,9 @@ CNET_EXTERN int cnet_run(void);
  * 5. SERVERS
  * ------------------------------------------------------------------------ */
 
-/** net.createServer() options. Zero-initialise or use CNET_SERVER_OPTS_INIT. */
+/** net.createServer() options. Start from CNET_SERVER_OPTS_INIT (see "Options structs"). */
 typedef struct cnet_server_opts {
+    size_t size; /* sizeof the struct: set by CNET_SERVER_OPTS_INIT */
     bool allow_half_open;  /* accepted sockets: keep writable after peer's FIN */
     bool pause_on_connect; /* accepted sockets start paused */
     bool no_delay;         /* TCP_NODELAY on accepted sockets */
@@ -317,10 +344,7 @@ typedef struct cnet_server_opts {
     int max_connections;    /* 0: no limit (Node's maxConnections) */
     size_t high_water_mark; /* accepted sockets' write highWaterMark; 0: 16 KiB */
 } cnet_server_opts_t;
-#define CNET_SERVER_OPTS_INIT \
-    {                         \
-        0                     \
-    }
+#define CNET_SERVER_OPTS_INIT CNET__OPTS_INIT(cnet_server_opts_t)
 
 /**
  * net.createServer(): a new server on @p loop (NULL: the thread's default).
@@ -340,6 +364,7 @@ CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
 
 /** server.listen() options. */
 typedef struct cnet_listen_opts {
+    size_t size; /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
     int port;          /* 0: an OS-assigned port */
     const char *host;  /* NULL: "::" dual-stack, else 0.0.0.0; names are resolved */
     const char *path;  /* a Unix socket path instead of host/port */
@@ -348,10 +373,7 @@ typedef struct cnet_listen_opts {
     bool readable_all; /* path: make the socket readable by all users */
     bool writable_all; /* path: make the socket writable by all users */
 } cnet_listen_opts_t;
-#define CNET_LISTEN_OPTS_INIT \
-    {                         \
-        0                     \
-    }
+#define CNET_LISTEN_OPTS_INIT CNET__OPTS_INIT(cnet_listen_opts_t)
 
 /**
  * server.listen(options, callback). @p on_listening (may be NULL) is added as
@@ -431,13 +453,11 @@ CNET_EXTERN size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_eve
 
 /** new net.Socket(options). */
 typedef struct cnet_socket_opts {
+    size_t size; /* sizeof the struct: set by CNET_SOCKET_OPTS_INIT */
     bool allow_half_open;   /* stay writable after the peer's FIN until end() */
     size_t high_water_mark; /* write highWaterMark in bytes; 0: 16 KiB */
 } cnet_socket_opts_t;
-#define CNET_SOCKET_OPTS_INIT \
-    {                         \
-        0                     \
-    }
+#define CNET_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_socket_opts_t)
 
 /**
  * new net.Socket(): an unconnected socket on @p loop (NULL: default loop).
@@ -450,6 +470,7 @@ CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opt
 
 /** socket.connect(options). family 0 lets the lookup choose, 4 or 6 forces it. */
 typedef struct cnet_connect_opts {
+    size_t size; /* sizeof the struct: set by CNET_CONNECT_OPTS_INIT */
     int port;
     const char *host;          /* NULL: "localhost" */
     const char *path;          /* a Unix socket path instead of host/port */
@@ -462,10 +483,7 @@ typedef struct cnet_connect_opts {
     unsigned keep_alive_initial_delay_ms;
     bool allow_half_open; /* net.connect() options carry it too */
 } cnet_connect_opts_t;
-#define CNET_CONNECT_OPTS_INIT \
-    {                          \
-        0                      \
-    }
+#define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
 /**
  * socket.connect(options, connectListener). Host names are resolved on
@@ -671,7 +689,7 @@ CNET_EXTERN int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out)
  * CNET_ERR_INVALID_ARG_VALUE (bad type). off removes the most recently added
  * listener matching cb and arg (Node's removeListener); it returns 0 whether
  * or not one matched. off_all removes every listener of @p type; pass
- * CNET_EVENT__COUNT to remove all of every type.
+ * CNET_EVENT_ALL to remove all of every type.
  */
 CNET_EXTERN int cnet_socket_on(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb,
                                void *arg);
@@ -733,6 +751,7 @@ typedef enum {
 } cnet_framing_mode_t;
 
 typedef struct cnet_framing_opts {
+    size_t size; /* sizeof the struct: set by CNET_FRAMING_OPTS_INIT */
     cnet_framing_mode_t mode;
     const char *delimiter; /* LINES: NULL means "\n" */
     size_t delimiter_len;  /* LINES: 0 means strlen(delimiter) */
@@ -741,10 +760,7 @@ typedef struct cnet_framing_opts {
     bool little_endian;    /* LENGTH_PREFIXED: header byte order (default big-endian) */
     size_t record_size;    /* FIXED: > 0 */
 } cnet_framing_opts_t;
-#define CNET_FRAMING_OPTS_INIT                     \
-    {                                              \
-        CNET_FRAMING_NONE, NULL, 0, 0, 0, false, 0 \
-    }
+#define CNET_FRAMING_OPTS_INIT CNET__OPTS_INIT(cnet_framing_opts_t)
 
 /**
  * Sets (or with mode NONE or @p opts NULL, removes) framing on @p s. Bytes

@@ -10,6 +10,7 @@
 #   format    clang-format-14 (the pinned version, STYLE S-46)
 #   bench     libevent-dev gnuplot-nox (peer servers and plots)
 #   nc        netcat-openbsd (to talk to the demo)
+#   abi       abigail-tools (abidw, abidiff: the ABI check against abi/)
 # Anything else is taken as a package name.
 #
 # Missing packages are installed with apt-get when running as root. Otherwise
@@ -41,6 +42,7 @@ for g in "${groups[@]}"; do
     format) wanted+=(clang-format-14) ;;
     bench) wanted+=(libevent-dev gnuplot-nox) ;;
     nc) wanted+=(netcat-openbsd) ;;
+    abi) wanted+=(abigail-tools) ;;
     *) wanted+=("$g") ;;
     esac
 done

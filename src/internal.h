@@ -12,6 +12,7 @@
 #define CNET_INTERNAL_H
 
 #include <cnet.h>
+#include <stddef.h>
 #include <string.h>
 #include <uv.h>
 
@@ -27,6 +28,23 @@ char *cnet__strdup(const char *s);
 
 #define CNET__UNUSED(x)     ((void)(x))
 #define CNET__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- opts.c: options structs that grow between versions --------------- */
+
+/*
+ * Copies the caller's options struct @p src (which begins with its size)
+ * into @p dst, our layout of @p dst_size bytes. @p min_size is the size of
+ * the struct's first released layout. Returns 0 or CNET_ERR_INVALID_ARG_VALUE.
+ */
+int cnet__opts_load(void *dst, size_t dst_size, const void *src, size_t min_size);
+/* The end of @p field in @p type: the first release's size when field was its last. */
+#define CNET__OPTS_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+/* Sizes of the first released layouts (0.2.0); fields added since must come after. */
+#define CNET__SERVER_OPTS_V1  CNET__OPTS_END(cnet_server_opts_t, high_water_mark)
+#define CNET__LISTEN_OPTS_V1  CNET__OPTS_END(cnet_listen_opts_t, writable_all)
+#define CNET__SOCKET_OPTS_V1  CNET__OPTS_END(cnet_socket_opts_t, high_water_mark)
+#define CNET__CONNECT_OPTS_V1 CNET__OPTS_END(cnet_connect_opts_t, allow_half_open)
+#define CNET__FRAMING_OPTS_V1 CNET__OPTS_END(cnet_framing_opts_t, record_size)
 
 /* ---- errors.c ----------------------------------------------------------- */
 

@@ -217,12 +217,32 @@ static void srv_free(srvctx_t *c)
         free(c->rec[i]);
 }
 
-/* A port nobody listens on: bind, read it, close. */
+/*
+ * A port nobody listens on: bound (so no other test under ctest -j can take
+ * it) and never listening, so a connect to it is refused. The socket stays
+ * open until the process exits.
+ */
 static int closed_port(void)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    ASSERT(fd >= 0);
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof sa));
+    ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sa, &len));
+    return ntohs(sa.sin_port); /* fd stays bound on purpose */
+}
+
+/* A port that was free a moment ago (bound, then closed), for a local bind. */
+static inline int free_port(void)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     ASSERT(fd >= 0);
     memset(&sa, 0, sizeof sa);

@@ -231,7 +231,7 @@ static void test_local_address_and_options(void)
     rec_t *r = rec_new();
     cnet_connect_opts_t o = CNET_CONNECT_OPTS_INIT;
     cnet_socket_t *s;
-    int lport = closed_port();
+    int lport = free_port();
 
     test_set_phase("localAddress/localPort");
     sc.on_conn = conn_note_remote;

@@ -105,7 +105,7 @@ static void test_api(void)
     ASSERT_EQ(0, cnet_socket_listener_count(s, CNET_EVENT_DATA));
     ASSERT_EQ(1, cnet_socket_listener_count(s, CNET_EVENT_END));
     ASSERT_OK(cnet_socket_on(s, CNET_EVENT_DATA, L, "a"));
-    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT__COUNT));
+    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT_ALL));
     ASSERT_EQ(0, cnet_socket_listener_count(s, CNET_EVENT_DATA));
     ASSERT_EQ(0, cnet_socket_listener_count(s, CNET_EVENT_END));
     free_sock(loop, s);
@@ -135,7 +135,7 @@ static void test_api(void)
     ASSERT_OK(cnet_server_off_all(srv, CNET_EVENT_CONNECTION));
     ASSERT_EQ(0, cnet_server_listener_count(srv, CNET_EVENT_CONNECTION));
     ASSERT_EQ(1, cnet_server_listener_count(srv, CNET_EVENT_LISTENING));
-    ASSERT_OK(cnet_server_off_all(srv, CNET_EVENT__COUNT));
+    ASSERT_OK(cnet_server_off_all(srv, CNET_EVENT_ALL));
     ASSERT_EQ(0, cnet_server_listener_count(srv, CNET_EVENT_LISTENING));
     cnet_server_destroy(srv);
     ASSERT_OK(cnet_loop_run(loop));
@@ -416,7 +416,7 @@ static void test_arg_free(cnet_loop_t *loop)
     ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT_DATA));
     ASSERT_EQ(1, b.freed);
     ASSERT_EQ(0, c.freed);
-    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT__COUNT));
+    ASSERT_OK(cnet_socket_off_all(s, CNET_EVENT_ALL));
     ASSERT_EQ(1, c.freed);
 
     /* Removed during an emit: still called in it (snapshot), freed after the last call. */

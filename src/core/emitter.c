@@ -86,7 +86,7 @@ void cnet__emitter_remove(cnet__emitter_t *em, int type, cnet__any_cb cb, void *
 void cnet__emitter_remove_all(cnet__emitter_t *em, int type)
 {
     for (uint32_t i = em->n; i-- > 0;) {
-        if (type == CNET_EVENT__COUNT || em->items[i]->type == type)
+        if (type == (int)CNET_EVENT_ALL || em->items[i]->type == type)
             remove_at(em, i);
     }
 }

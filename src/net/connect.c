@@ -300,13 +300,18 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
     return 0;
 }
 
-int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *o,
+int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
                              cnet_socket_cb on_connect, void *arg)
 {
+    cnet_connect_opts_t copy, *o = &copy;
     cnet__connect_t *c;
-    int err = validate(s, o);
+    int err;
 
-    if (err)
+    if (!s || !opts)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if ((err = cnet__opts_load(&copy, sizeof copy, opts, CNET__CONNECT_OPTS_V1)) != 0)
+        return err;
+    if ((err = validate(s, o)) != 0)
         return err;
     c = cnet__calloc(1, sizeof *c);
     if (!c)
@@ -409,13 +414,16 @@ int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
                            cnet_socket_cb on_connect, void *arg, cnet_socket_t **out)
 {
     cnet_socket_opts_t so = CNET_SOCKET_OPTS_INIT;
+    cnet_connect_opts_t o;
     cnet_socket_t *s;
     int err;
 
     if (!out || !opts)
         return CNET_ERR_INVALID_ARG_TYPE;
     *out = NULL;
-    so.allow_half_open = opts->allow_half_open;
+    if ((err = cnet__opts_load(&o, sizeof o, opts, CNET__CONNECT_OPTS_V1)) != 0)
+        return err;
+    so.allow_half_open = o.allow_half_open;
     if ((err = cnet__socket_alloc(loop, &so, &s)) != 0)
         return err;
     err = cnet_socket_connect_opts(s, opts, on_connect, arg);

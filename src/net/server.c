@@ -116,11 +116,15 @@ static void server_emit(cnet_server_t *srv, const cnet_event_t *ev)
 
 int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_server_t **out)
 {
+    cnet_server_opts_t o = CNET_SERVER_OPTS_INIT;
     cnet_server_t *srv;
+    int err;
 
     if (!out)
         return CNET_ERR_INVALID_ARG_TYPE;
     *out = NULL;
+    if (opts && (err = cnet__opts_load(&o, sizeof o, opts, CNET__SERVER_OPTS_V1)) != 0)
+        return err;
     loop = cnet__loop_or_default(loop);
     if (!loop)
         return CNET_ENOMEM;
@@ -130,10 +134,8 @@ int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_serv
     srv->loop = loop;
     srv->refs = 1;
     srv->id = ++loop->next_id;
-    if (opts) {
-        srv->opts = *opts;
-        srv->max_connections = opts->max_connections;
-    }
+    srv->opts = o;
+    srv->max_connections = o.max_connections;
     loop->alive++;
     *out = srv;
     return 0;
@@ -407,14 +409,17 @@ static void listen_path(cnet_server_t *srv)
         listen_failed(srv, err, "listen");
 }
 
-int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *o,
+int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
                             cnet_server_cb on_listening, void *arg)
 {
+    cnet_listen_opts_t copy, *o = &copy;
     struct sockaddr_storage ss;
     int err;
 
-    if (!srv || !o)
+    if (!srv || !opts)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if ((err = cnet__opts_load(&copy, sizeof copy, opts, CNET__LISTEN_OPTS_V1)) != 0)
+        return err;
     if (srv->flags & SRV_DESTROYING)
         return CNET_ERR_SERVER_NOT_RUNNING;
     if (srv->flags & (SRV_LISTENING | SRV_BINDING | SRV_HANDLE | SRV_CLOSING | SRV_HANDLE_CLOSING))

@@ -48,10 +48,15 @@ int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_s
 
 int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out)
 {
+    cnet_socket_opts_t o;
+    int err;
+
     if (!out)
         return CNET_ERR_INVALID_ARG_TYPE;
     *out = NULL;
-    return cnet__socket_alloc(loop, opts, out);
+    if (opts && (err = cnet__opts_load(&o, sizeof o, opts, CNET__SOCKET_OPTS_V1)) != 0)
+        return err;
+    return cnet__socket_alloc(loop, opts ? &o : NULL, out);
 }
 
 void cnet__socket_retain(cnet_socket_t *s)
@@ -582,11 +587,15 @@ int cnet_socket_set_encoding(cnet_socket_t *s, const char *encoding)
 
 int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opts_t *opts)
 {
+    cnet_framing_opts_t o;
     cnet__framer_t nf;
     int err;
 
     if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (opts && (err = cnet__opts_load(&o, sizeof o, opts, CNET__FRAMING_OPTS_V1)) != 0)
+        return err;
+    opts = opts ? &o : NULL;
     /*
      * The framer's storage lives as long as the socket and is swapped whole,
      * so a 'frame' listener may change it mid-feed. Most sockets never frame:
