@@ -84,9 +84,15 @@ extern "C" {
 /* The initialiser of every options struct: its size, every other field zero.
  * Designated in C, so -Wextra's missing-field-initializers stays quiet. */
 #ifdef __cplusplus
-#define CNET__OPTS_INIT(type) {sizeof(type)}
+#define CNET__OPTS_INIT(type) \
+    {                         \
+        sizeof(type)          \
+    }
 #else
-#define CNET__OPTS_INIT(type) {.size = sizeof(type)}
+#define CNET__OPTS_INIT(type) \
+    {                         \
+        .size = sizeof(type)  \
+    }
 #endif
 
 /* Opaque handles. */
@@ -233,7 +239,8 @@ typedef enum {
         CNET_EVENT__COUNT /* grows with every new event: not part of the ABI */
 } cnet_event_type_t;
 
-/** For cnet_socket_off_all() / cnet_server_off_all(): every type (a fixed value, unlike the count). */
+/** off_all(CNET_EVENT_ALL): every type (a fixed value, unlike the count).
+ */
 #define CNET_EVENT_ALL ((cnet_event_type_t)0xffff)
 
 /** Node's event name ("data"), or NULL for an invalid type. */
@@ -335,7 +342,7 @@ CNET_EXTERN int cnet_run(void);
 
 /** net.createServer() options. Start from CNET_SERVER_OPTS_INIT (see "Options structs"). */
 typedef struct cnet_server_opts {
-    size_t size; /* sizeof the struct: set by CNET_SERVER_OPTS_INIT */
+    size_t size;           /* sizeof the struct: set by CNET_SERVER_OPTS_INIT */
     bool allow_half_open;  /* accepted sockets: keep writable after peer's FIN */
     bool pause_on_connect; /* accepted sockets start paused */
     bool no_delay;         /* TCP_NODELAY on accepted sockets */
@@ -364,7 +371,7 @@ CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
 
 /** server.listen() options. */
 typedef struct cnet_listen_opts {
-    size_t size; /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
+    size_t size;       /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
     int port;          /* 0: an OS-assigned port */
     const char *host;  /* NULL: "::" dual-stack, else 0.0.0.0; names are resolved */
     const char *path;  /* a Unix socket path instead of host/port */
@@ -453,7 +460,7 @@ CNET_EXTERN size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_eve
 
 /** new net.Socket(options). */
 typedef struct cnet_socket_opts {
-    size_t size; /* sizeof the struct: set by CNET_SOCKET_OPTS_INIT */
+    size_t size;            /* sizeof the struct: set by CNET_SOCKET_OPTS_INIT */
     bool allow_half_open;   /* stay writable after the peer's FIN until end() */
     size_t high_water_mark; /* write highWaterMark in bytes; 0: 16 KiB */
 } cnet_socket_opts_t;
