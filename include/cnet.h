@@ -152,36 +152,42 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ETIMEDOUT, -ETIMEDOUT, "connection timed out")
 
 /* DNS and library errors: names are Node's err.code values. */
-#define CNET_LIBERR_MAP(X)                                                              \
-    X(EOF, -4095, "end of file")                                                        \
-    X(ENOTFOUND, -5001, "host name not found")                                          \
-    X(EAI_AGAIN, -5002, "temporary failure in name resolution")                         \
-    X(EAI_FAIL, -5003, "permanent failure in name resolution")                          \
-    X(EAI_FAMILY, -5004, "address family not supported by resolver")                    \
-    X(EAI_MEMORY, -5005, "out of memory in resolver")                                   \
-    X(EAI_SERVICE, -5006, "service not available for socket type")                      \
-    X(EAI_BADFLAGS, -5007, "bad resolver flags")                                        \
-    X(ERR_INVALID_ARG_TYPE, -5100, "an argument is NULL or of the wrong kind")          \
-    X(ERR_INVALID_ARG_VALUE, -5101, "an argument has an invalid value")                 \
-    X(ERR_OUT_OF_RANGE, -5102, "a value is out of range")                               \
-    X(ERR_MISSING_ARGS, -5103, "a required argument is missing")                        \
-    X(ERR_SOCKET_BAD_PORT, -5110, "port should be >= 0 and < 65536")                    \
-    X(ERR_INVALID_IP_ADDRESS, -5111, "invalid IP address")                              \
-    X(ERR_SOCKET_CLOSED, -5112, "socket is closed")                                     \
-    X(ERR_SOCKET_CONNECTING, -5113, "socket is already connecting or connected")        \
-    X(ERR_SOCKET_CLOSED_BEFORE_CONNECTION, -5114,                                       \
-      "socket closed before the connection was established")                            \
-    X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                             \
-    X(ERR_STREAM_DESTROYED, -5121, "cannot call write after a stream was destroyed")    \
-    X(ERR_STREAM_PREMATURE_CLOSE, -5122, "premature close")                             \
-    X(ERR_STREAM_ALREADY_PIPED, -5123, "stream is already piped")                       \
-    X(ERR_SERVER_NOT_RUNNING, -5130, "server is not running")                           \
-    X(ERR_SERVER_ALREADY_LISTEN, -5131, "listen method has been called more than once") \
-    X(ERR_UNKNOWN_ENCODING, -5140, "unknown encoding")                                  \
-    X(ERR_FRAME_TOO_LARGE, -5150, "frame exceeds the maximum size")                     \
-    X(ERR_LINE_TOO_LONG, -5151, "line exceeds the maximum length")                      \
-    X(ERR_LOOP_BUSY, -5160, "loop still has objects or handles")                        \
-    X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop")  \
+#define CNET_LIBERR_MAP(X)                                                             \
+    X(EOF, -4095, "end of file")                                                       \
+    X(ENOTFOUND, -5001, "host name not found")                                         \
+    X(EAI_AGAIN, -5002, "temporary failure in name resolution")                        \
+    X(EAI_FAIL, -5003, "permanent failure in name resolution")                         \
+    X(EAI_FAMILY, -5004, "address family not supported by resolver")                   \
+    X(EAI_MEMORY, -5005, "out of memory in resolver")                                  \
+    X(EAI_SERVICE, -5006, "service not available for socket type")                     \
+    X(EAI_BADFLAGS, -5007, "bad resolver flags")                                       \
+    X(ERR_INVALID_ARG_TYPE, -5100, "an argument is NULL or of the wrong kind")         \
+    X(ERR_INVALID_ARG_VALUE, -5101, "an argument has an invalid value")                \
+    X(ERR_OUT_OF_RANGE, -5102, "a value is out of range")                              \
+    X(ERR_MISSING_ARGS, -5103, "a required argument is missing")                       \
+    X(ERR_SOCKET_BAD_PORT, -5110, "Port should be >= 0 and < 65536")                   \
+    X(ERR_INVALID_IP_ADDRESS, -5111, "Invalid IP address")                             \
+    X(ERR_SOCKET_CLOSED, -5112, "Socket is closed")                                    \
+    X(ERR_SOCKET_CONNECTING, -5113, "socket is already connecting or connected")       \
+    X(ERR_SOCKET_CLOSED_BEFORE_CONNECTION, -5114,                                      \
+      "Socket closed before the connection was established")                           \
+    X(ERR_INVALID_HANDLE_TYPE, -5115, "This handle type cannot be sent")               \
+    X(ERR_INVALID_ADDRESS_FAMILY, -5116, "Invalid address family")                     \
+    X(ERR_SOCKET_CONNECTION_TIMEOUT, -5117, "Socket connection timeout")               \
+    X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                            \
+    X(ERR_STREAM_DESTROYED, -5121, "Cannot call write after a stream was destroyed")   \
+    X(ERR_STREAM_PREMATURE_CLOSE, -5122, "Premature close")                            \
+    X(ERR_STREAM_ALREADY_PIPED, -5123, "stream is already piped")                      \
+    X(ERR_STREAM_NULL_VALUES, -5124, "May not write null values to stream")            \
+    X(ERR_SERVER_NOT_RUNNING, -5130, "Server is not running.")                         \
+    X(ERR_SERVER_ALREADY_LISTEN, -5131,                                                \
+      "Listen method has been called more than once without closing.")                 \
+    X(ERR_UNKNOWN_ENCODING, -5140, "Unknown encoding")                                 \
+    X(ERR_FRAME_TOO_LARGE, -5150, "frame exceeds the maximum size")                    \
+    X(ERR_LINE_TOO_LONG, -5151, "line exceeds the maximum length")                     \
+    X(ERR_LOOP_BUSY, -5160, "loop still has objects or handles")                       \
+    X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop") \
+    X(ABORT_ERR, -5170, "The operation was aborted")                                   \
     X(UNKNOWN, -5999, "unknown error")
 
 #define CNET_ERROR_MAP(X) CNET_ERRNO_MAP(X) CNET_LIBERR_MAP(X)
@@ -209,6 +215,9 @@ typedef struct cnet_error {
     int port;             /* port, or -1 when not relevant */
     const char *hostname; /* host name for DNS errors, or NULL */
     const char *message;  /* full message, never NULL */
+    /* Since 0.2: the local endpoint of a failed bind or connect with localAddress/localPort. */
+    const char *local_address; /* or NULL */
+    int local_port;            /* or -1 */
 } cnet_error_t;
 
 /* ------------------------------------------------------------------------

@@ -76,6 +76,8 @@ void cnet__errinfo_set(cnet__errinfo_t *e, int code, const char *syscall, const 
     e->pub.port = port;
     e->pub.address = NULL;
     e->pub.hostname = NULL;
+    e->pub.local_address = NULL;
+    e->pub.local_port = -1;
     if (address) {
         snprintf(e->address, sizeof e->address, "%s", address);
         e->pub.address = e->address;
