@@ -603,7 +603,8 @@ CNET_EXTERN void cnet_socket_uncork(cnet_socket_t *s);
  * emits 'end'. The pipe is undone when either side closes or dst refuses a
  * write; errors are not forwarded (as in Node: listen for 'error' on both).
  * Starts src flowing (resume).
- * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE (src == dst),
+ * A socket may be piped to itself (the seeds' echo server: c.pipe(c)).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE,
  *   CNET_ERR_STREAM_DESTROYED, CNET_ERR_STREAM_ALREADY_PIPED, CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_pipe(cnet_socket_t *src, cnet_socket_t *dst, bool end);
