@@ -187,11 +187,14 @@ static void test_bad_args(void)
     /* NULL arguments */
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
                CALL(cnet_socket_connect(NULL, 80, "127.0.0.1", NULL, NULL)));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_opts(s, NULL, NULL, NULL)));
+    /* node: net.connect() without options is ERR_MISSING_ARGS */
+    ASSERT_ERR(CNET_ERR_MISSING_ARGS, CALL(cnet_socket_connect_opts(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_path(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_new(loop, NULL, NULL)));
+    ASSERT_ERR(CNET_ERR_MISSING_ARGS, CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
+    ASSERT(out == NULL);
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
-               CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
+               CALL(cnet_socket_connect_opts(NULL, NULL, NULL, NULL))); /* no socket first */
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_create_connection(loop, &o, NULL, NULL, NULL)));
     /* create_connection with a bad port creates nothing */
     o.port = 99999;
