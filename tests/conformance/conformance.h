@@ -260,11 +260,11 @@ static inline const char *conf_err_detail(const cnet_error_t *e)
 static void conf_attempt_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     const conf_side_t *side = arg;
-    char a[128], p[32], f[16];
+    char ab[128], pb[32], fb[16];
+    const char *a = conf_opt_(ab, sizeof ab, ev->address);
+    const char *p = conf_opt_int_(pb, sizeof pb, ev->port, -1);
+    const char *f = conf_opt_int_(fb, sizeof fb, ev->family, 0);
     (void)s;
-    conf_opt_(a, sizeof a, ev->address);
-    conf_opt_int_(p, sizeof p, ev->port, -1);
-    conf_opt_int_(f, sizeof f, ev->family, 0);
     if (ev->type == CNET_EVENT_CONNECTION_ATTEMPT_FAILED)
         conf_log("%s %s %s %s %s %s", side->name, cnet_event_name(ev->type), a, p, f,
                  conf_err(ev->error));

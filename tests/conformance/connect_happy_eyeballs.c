@@ -10,7 +10,7 @@ typedef struct {
 
 static cnet_server_t *server;
 static int port, free_port;
-static step_t steps[8];
+static step_t steps[9];
 static size_t nsteps, cur;
 
 static void resolver(cnet_lookup_req_t *req, const char *host, const cnet_lookup_info_t *info,
@@ -123,6 +123,8 @@ static void on_free_closed(cnet_server_t *srv, const cnet_event_t *ev, void *arg
     addr(st, "127.0.0.1", 6), addr(st, "127.0.0.1", 4);
     st = add("h", CNET_AUTO_SELECT_FAMILY_ON, 0, 0);
     addr(st, "127.0.0.2", 4), addr(st, "127.0.0.1", 4);
+    st = add("i", 0, 0, port);
+    addr(st, "127.0.0.2", 4), addr(st, "::1", 6);
     next();
 }
 

@@ -3,7 +3,8 @@
 // address, duplicates dropped, families interleaved starting with the first
 // address's, connectionAttempt/connectionAttemptFailed per attempt, the list
 // of attempted addresses, Node's AggregateError when all fail, and the single
-// attempt of autoSelectFamily: false, a family, or one usable address.
+// attempt of autoSelectFamily: false, a family, or one usable address; a
+// local bind that fails fails only its attempt.
 'use strict';
 const { net, log, traceSocket, traceAttempts, deadline, named, errDetail } = require('./common');
 deadline();
@@ -58,7 +59,9 @@ server.listen(0, '127.0.0.1', () => {
         ['e', { localPort: free }, [v4('127.0.0.2'), v6('::1')]],
         ['f', {}, [v4('1.2.3'), { address: '127.0.0.2', family: 5 }, v4('127.0.0.1')]],
         ['g', {}, [v6('127.0.0.1'), v4('127.0.0.1')]],
-        ['h', { hints: net.isIP('1') /* 0 */ }, [v4('127.0.0.2'), v4('127.0.0.1')]],
+        ['h', { autoSelectFamily: true }, [v4('127.0.0.2'), v4('127.0.0.1')]],
+        // A busy localPort fails each attempt's bind: no connectionAttempt, errors 'bind'.
+        ['i', { localPort: port }, [v4('127.0.0.2'), v6('::1')]],
       ];
       const next = () => {
         const step = steps.shift();

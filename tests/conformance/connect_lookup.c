@@ -12,7 +12,7 @@ typedef struct {
 
 static cnet_server_t *server;
 static int port;
-static step_t steps[16];
+static step_t steps[20];
 static size_t nsteps, cur;
 
 static void resolver(cnet_lookup_req_t *req, const char *host, const cnet_lookup_info_t *info,
@@ -119,6 +119,7 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     st = add("noauto", ex, 0, 0, true, true);
     st->auto_select = CNET_AUTO_SELECT_FAMILY_OFF;
     addr(st, "127.0.0.1", 4);
+    addr(add("mismatch", ex, 6, 0, true, false), "127.0.0.1", 6);
     add("gai", "localhost", 0, 0, false, true);
     add("gaisingle", "localhost", 0, 0, false, true)->auto_select = CNET_AUTO_SELECT_FAMILY_OFF;
     add("gaimapped", "localhost", 6, CNET_AI_V4MAPPED, false, true);

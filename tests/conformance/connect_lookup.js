@@ -63,6 +63,8 @@ server.listen(0, '127.0.0.1', () => {
     ['hints', { family: 6, hints: dns.ADDRCONFIG | dns.V4MAPPED }, [null, [v4('127.0.0.1')]], true],
     ['hintsall', { hints: dns.ALL }, [null, [v4('127.0.0.1')]], true],
     ['noauto', { autoSelectFamily: false }, [null, [v4('127.0.0.1')]], true],
+    // An IPv4 text claimed as family 6: Node's connect6() fails at once (EINVAL).
+    ['mismatch', { family: 6 }, [null, [{ address: '127.0.0.1', family: 6 }]], false],
     ['gai', { host: 'localhost' }, null, true],
     ['gaisingle', { host: 'localhost', autoSelectFamily: false }, null, true],
     ['gaimapped', { host: 'localhost', family: 6, hints: dns.V4MAPPED }, null, true],
