@@ -329,6 +329,11 @@ static void on_connected(uv_connect_t *req, int status)
 
 /* ---- connected ---------------------------------------------------------- */
 
+/*
+ * The one place where a connect succeeds: every path (one attempt, Happy
+ * Eyeballs, a path) ends here, so what must happen on connection (options,
+ * queued writes, 'connect' and 'ready', reading) is done here only.
+ */
 static void connected(cnet_socket_t *s)
 {
     cnet__connect_free(s);
