@@ -634,7 +634,7 @@ static void oom_event(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     }
 }
 
-static bool oom_once(int port)
+static bool oom_once(int port, bool all_refused)
 {
     cnet_loop_t *loop;
     resolver_t res = {.mode = ANSWER_SYNC};
@@ -647,7 +647,7 @@ static bool oom_once(int port)
         return false;
     res_add(&res, "127.0.0.2", 4);
     res_add(&res, "::1", 6);
-    res_add(&res, "127.0.0.1", 4);
+    res_add(&res, all_refused ? "127.0.0.3" : "127.0.0.1", 4);
     o = opts_for(port, &res);
     r = CALL(cnet_create_connection(loop, &o, NULL, NULL, &s));
     if (r == 0) {
@@ -681,34 +681,43 @@ static int raw_listener(void)
     return ntohs(sa.sin_port); /* connections complete in the kernel; never accepted */
 }
 
-static void test_oom(void)
+/* Every N for one variant: a connect that succeeds after a refusal, or an aggregate failure. */
+static void oom_loop(int port, bool all_refused)
 {
-    int port = raw_listener(), n, completed = 0;
-    long base;
+    int n, completed = 0;
+    long base = atomic_load(&live_allocs);
 
-    test_set_phase("oom");
-    ASSERT_OK(cnet_replace_allocator(t_malloc, t_realloc, t_calloc, t_free));
-    base = atomic_load(&live_allocs);
     for (n = 1; n < 400; n++) {
-        char phase[32];
+        char phase[48];
         bool ok;
-        snprintf(phase, sizeof phase, "oom n=%d", n);
+        snprintf(phase, sizeof phase, "oom %s n=%d", all_refused ? "refused" : "connect", n);
         test_set_phase(phase);
         atomic_store(&alloc_seq, 0);
         atomic_store(&injected, 0);
         atomic_store(&fail_at, n);
-        ok = oom_once(port);
+        ok = oom_once(port, all_refused);
         atomic_store(&fail_at, 0);
         if (atomic_load(&live_allocs) != base)
-            TEST_FAIL_("oom n=%d: %ld allocations leaked", n, atomic_load(&live_allocs) - base);
+            TEST_FAIL_("%s: %ld allocations leaked", phase, atomic_load(&live_allocs) - base);
         completed += ok;
         if (!atomic_load(&injected)) {
-            ASSERT(ok); /* nothing failed: it must connect */
+            ASSERT(ok != all_refused); /* nothing failed: it connects, or fails for good */
             break;
         }
     }
-    fprintf(stderr, "oom: %d allocation points, %d connected anyway\n", n - 1, completed - 1);
+    fprintf(stderr, "oom %s: %d allocation points, %d connected\n",
+            all_refused ? "refused" : "connect", n - 1, completed);
     ASSERT(n > 5 && n < 400);
+}
+
+static void test_oom(void)
+{
+    int port = raw_listener();
+
+    test_set_phase("oom");
+    ASSERT_OK(cnet_replace_allocator(t_malloc, t_realloc, t_calloc, t_free));
+    oom_loop(port, false);
+    oom_loop(port, true);
     ASSERT_OK(cnet_replace_allocator(malloc, realloc, calloc, free));
 }
 
