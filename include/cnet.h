@@ -215,9 +215,20 @@ typedef struct cnet_error {
     int port;             /* port, or -1 when not relevant */
     const char *hostname; /* host name for DNS errors, or NULL */
     const char *message;  /* full message, never NULL */
-    /* Since 0.2: the local endpoint of a failed bind or connect with localAddress/localPort. */
+    /* Since 0.2: the local endpoint of a failed connect that was bound to a local port
+     * (localPort, with or without localAddress); the message then ends with Node's
+     * " - Local (addr:port)". A failed bind itself reports the local endpoint in
+     * address/port, with syscall "bind", as Node does. */
     const char *local_address; /* or NULL */
     int local_port;            /* or -1 */
+    /* Since 0.3: Node's AggregateError, when every address of a Happy Eyeballs connect
+     * failed (see cnet_connect_opts_t.auto_select_family): @c code is the first
+     * attempt's, @c message is "" (as Node's), syscall/address are NULL, and
+     * attempts[0..nattempts-1] is each attempt's own error in attempt order (a timed-out
+     * attempt is ETIMEDOUT; a failed local bind has syscall "bind"). Borrowed like the
+     * rest: valid during the event. NULL and 0 for every other error. */
+    const struct cnet_error *attempts;
+    size_t nattempts;
 } cnet_error_t;
 
 /* ------------------------------------------------------------------------
@@ -225,21 +236,24 @@ typedef struct cnet_error {
  * ------------------------------------------------------------------------ */
 
 /* Event names are Node's. Adding one? Update this map and docs/design.md. */
-#define CNET_EVENT_MAP(X)       \
-    X(LOOKUP, "lookup")         \
-    X(CONNECT, "connect")       \
-    X(READY, "ready")           \
-    X(DATA, "data")             \
-    X(END, "end")               \
-    X(FINISH, "finish")         \
-    X(DRAIN, "drain")           \
-    X(TIMEOUT, "timeout")       \
-    X(ERROR, "error")           \
-    X(CLOSE, "close")           \
-    X(LISTENING, "listening")   \
-    X(CONNECTION, "connection") \
-    X(DROP, "drop")             \
-    X(FRAME, "frame")
+#define CNET_EVENT_MAP(X)                                   \
+    X(LOOKUP, "lookup")                                     \
+    X(CONNECT, "connect")                                   \
+    X(READY, "ready")                                       \
+    X(DATA, "data")                                         \
+    X(END, "end")                                           \
+    X(FINISH, "finish")                                     \
+    X(DRAIN, "drain")                                       \
+    X(TIMEOUT, "timeout")                                   \
+    X(ERROR, "error")                                       \
+    X(CLOSE, "close")                                       \
+    X(LISTENING, "listening")                               \
+    X(CONNECTION, "connection")                             \
+    X(DROP, "drop")                                         \
+    X(FRAME, "frame")                                       \
+    X(CONNECTION_ATTEMPT, "connectionAttempt")              \
+    X(CONNECTION_ATTEMPT_FAILED, "connectionAttemptFailed") \
+    X(CONNECTION_ATTEMPT_TIMEOUT, "connectionAttemptTimeout")
 
 typedef enum {
 #define CNET__EV_ENUM(name, str) CNET_EVENT_##name,
@@ -273,7 +287,14 @@ typedef struct cnet_address {
  *   FRAME       data.base/len: one whole frame (see cnet_socket_set_framing).
  *   ERROR       error: what failed.
  *   CLOSE       had_error: true when the socket closed because of an error.
- *   LOOKUP      error (NULL on success), address, family, host.
+ *   LOOKUP      error (NULL on success), address, family, host. address is NULL and
+ *               family 0 when a custom resolver answered nothing. With Happy Eyeballs
+ *               (the default) one 'lookup' per resolved address, in the resolver's order.
+ *   CONNECTION_ATTEMPT          address, port, family: a connect(2) is about to be made
+ *               (for a Unix socket: address is the path, port -1, family 0).
+ *   CONNECTION_ATTEMPT_FAILED   address, port, family, error: that attempt failed.
+ *   CONNECTION_ATTEMPT_TIMEOUT  address, port, family: Happy Eyeballs gave up on the
+ *               attempt after its attempt timeout and goes on with the next address.
  *   CONNECTION  connection: the new socket (owned by the library, see Lifetime).
  *   DROP        local, remote: the endpoints of the dropped connection.
  *   CLOSE (server) error: ERR_SERVER_NOT_RUNNING when cnet_server_close() was
@@ -294,6 +315,7 @@ typedef struct cnet_event {
     const char *host;
     const cnet_address_t *local;
     const cnet_address_t *remote;
+    int port; /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
 } cnet_event_t;
 
 typedef void (*cnet_socket_cb)(cnet_socket_t *s, const cnet_event_t *ev, void *arg);
@@ -484,6 +506,91 @@ typedef struct cnet_socket_opts {
 CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts,
                                 cnet_socket_t **out);
 
+/* Resolving host names (Node's dns.lookup() and the `lookup` connect option). ------ */
+
+/* getaddrinfo flags for cnet_connect_opts_t.hints (Node's dns.ADDRCONFIG, V4MAPPED, ALL). */
+#define CNET_AI_V4MAPPED   0x0008
+#define CNET_AI_ALL        0x0010
+#define CNET_AI_ADDRCONFIG 0x0020
+
+/** A pending custom lookup: the library's handle for cnet_lookup_done(). Opaque. */
+typedef struct cnet_lookup_req cnet_lookup_req_t;
+
+/**
+ * What a resolver is asked for: Node's options to `lookup(hostname, options, cb)`.
+ * Lent for the duration of the resolver call; grows only at the end.
+ */
+typedef struct cnet_lookup_info {
+    int family; /* 0 (any), 4 or 6 */
+    int hints;  /* CNET_AI_* flags, as given (with CNET_AI_ADDRCONFIG added as Node does) */
+    bool all;   /* true: every address is wanted (Happy Eyeballs); false: only the first is used */
+} cnet_lookup_info_t;
+
+/**
+ * A custom resolver (Node's `lookup` connect option), called instead of
+ * getaddrinfo for a host that is not an IP literal, from inside the connect
+ * call, with @p hostname (borrowed for the call) and @p info. It answers
+ * later, or at once, with cnet_lookup_done(@p req, ...): exactly once per
+ * call. @p arg is cnet_connect_opts_t.lookup_arg.
+ */
+typedef void (*cnet_lookup_fn)(cnet_lookup_req_t *req, const char *hostname,
+                               const cnet_lookup_info_t *info, void *arg);
+
+/**
+ * Completes a custom lookup: @p status 0 with @p naddrs addresses (address
+ * text and family of each; port is ignored; copied, so the array may be
+ * reused at once), or a negative CNET_E* code (then @p addrs is ignored).
+ * Call it exactly once per resolver call, from the thread of the socket's
+ * loop, at any time: inside the resolver itself or from a later callback.
+ * Nothing runs inside this call: the answer is processed on a later tick
+ * ('lookup' events, then the connect attempts or 'error').
+ * The answer is validated as Node does: an address that is not an IP is
+ * ERR_INVALID_IP_ADDRESS, a family other than 4 or 6 is
+ * ERR_INVALID_ADDRESS_FAMILY (with Happy Eyeballs such addresses are skipped,
+ * and the error comes only when none is usable), no address at all is
+ * ERR_INVALID_IP_ADDRESS ("Invalid IP address: undefined", as Node says for a
+ * lookup that gives no address); an error status arrives as 'lookup' with
+ * that error, then 'error' (code @p status, hostname set, syscall NULL).
+ * Lifetime: @p req stays valid until this call, even when the socket is
+ * destroyed or freed meanwhile (the answer is then dropped); it is invalid
+ * afterwards. A resolver that never answers leaks its request (a few hundred
+ * bytes), nothing else; note that a pending custom lookup does not keep the
+ * loop running by itself: whatever the resolver waits on must.
+ * @return 0; CNET_ERR_INVALID_ARG_TYPE when @p req is NULL or @p addrs is NULL
+ *   with @p naddrs > 0 (the request then stays pending); a second call is a
+ *   bug that is detected (CNET_ERR_INVALID_ARG_VALUE) only while the socket
+ *   still holds the request.
+ */
+CNET_EXTERN int cnet_lookup_done(cnet_lookup_req_t *req, int status, const cnet_address_t *addrs,
+                                 size_t naddrs);
+/** True when the socket of @p req let go of it (destroyed): the answer will be dropped. */
+CNET_EXTERN bool cnet_lookup_is_cancelled(const cnet_lookup_req_t *req);
+
+/* Happy Eyeballs (Node's autoSelectFamily). ------------------------------------- */
+
+/* cnet_connect_opts_t.auto_select_family: zero is the process default. */
+#define CNET_AUTO_SELECT_FAMILY_DEFAULT 0
+#define CNET_AUTO_SELECT_FAMILY_ON      1
+#define CNET_AUTO_SELECT_FAMILY_OFF     (-1)
+
+/**
+ * net.getDefaultAutoSelectFamily() / setDefaultAutoSelectFamily(): the
+ * autoSelectFamily used by connects that leave the option at its default;
+ * true at start, as in Node 20. A connect reads it once, when it is called.
+ * Unlike the rest of the API these two may be called from any thread (the
+ * value is an atomic).
+ */
+CNET_EXTERN bool cnet_get_default_auto_select_family(void);
+CNET_EXTERN void cnet_set_default_auto_select_family(bool enable);
+/**
+ * net.getDefaultAutoSelectFamilyAttemptTimeout() / set...(): the per-attempt
+ * timeout in ms (250 at start). The setter, like Node's, rounds values below
+ * 10 up to 10 and refuses 0 and values above INT32_MAX with
+ * CNET_ERR_OUT_OF_RANGE (changing nothing). Any thread, as above.
+ */
+CNET_EXTERN unsigned cnet_get_default_auto_select_family_attempt_timeout(void);
+CNET_EXTERN int cnet_set_default_auto_select_family_attempt_timeout(unsigned ms);
+
 /** socket.connect(options). family 0 lets the lookup choose, 4 or 6 forces it. */
 typedef struct cnet_connect_opts {
     size_t size; /* sizeof the struct: set by CNET_CONNECT_OPTS_INIT */
@@ -498,19 +605,53 @@ typedef struct cnet_connect_opts {
     bool keep_alive;
     unsigned keep_alive_initial_delay_ms;
     bool allow_half_open; /* net.connect() options carry it too */
+    /* Since 0.3; each zero value is the default. */
+    int auto_select_family; /* CNET_AUTO_SELECT_FAMILY_DEFAULT (the process default), _ON, _OFF */
+    unsigned auto_select_family_attempt_timeout_ms; /* 0: the process default; < 10: 10 */
+    int hints;             /* CNET_AI_* for the lookup; 0: CNET_AI_ADDRCONFIG when family is 0 */
+    cnet_lookup_fn lookup; /* custom resolver instead of getaddrinfo, or NULL */
+    void *lookup_arg;      /* passed to lookup */
 } cnet_connect_opts_t;
 #define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
 /**
- * socket.connect(options, connectListener). Host names are resolved on
- * libuv's threadpool and reported by 'lookup' (not emitted for an IP
- * literal or a path); each resolved address is tried in turn. Then 'connect'
- * and 'ready', or 'error' and 'close'. @p on_connect (may be NULL) is added
- * as a once 'connect' listener. Writes made before the connection is up are
- * queued. A closed, retained socket may connect again.
- * @return 0, or at once: CNET_ERR_SOCKET_BAD_PORT, CNET_ENAMETOOLONG,
- *   CNET_ERR_INVALID_IP_ADDRESS (local_address), CNET_ERR_INVALID_ARG_VALUE
- *   (family), CNET_ERR_SOCKET_CONNECTING, CNET_ERR_STREAM_DESTROYED, CNET_ENOMEM.
+ * socket.connect(options, connectListener). @p on_connect (may be NULL) is
+ * added as a once 'connect' listener. Writes made before the connection is
+ * up are queued. A closed, retained socket may connect again.
+ *
+ * Events, as Node v20 emits them, all after this call returns:
+ *   - An IP literal is not looked up; its connect(2) is made on a later tick,
+ *     so a destroy() in the same tick sends nothing. A path connects at once.
+ *   - Other host names are resolved by getaddrinfo on libuv's threadpool (or
+ *     by @c lookup) and reported by 'lookup'.
+ *   - Each connect(2) is announced by 'connectionAttempt' and, if it fails,
+ *     followed by 'connectionAttemptFailed'; then 'connect' and 'ready', or
+ *     'error' and 'close'.
+ *   - Happy Eyeballs (autoSelectFamily, on by default) is used when the host
+ *     is a name, family is 0 and local_address is NULL: the lookup asks for
+ *     every address (one 'lookup' each), duplicates are dropped, and the
+ *     addresses are tried one at a time alternating the families, starting
+ *     with the family of the first address. An attempt that has not finished
+ *     after the attempt timeout (default 250 ms) is abandoned
+ *     ('connectionAttemptTimeout') and the next address is tried; the last
+ *     one has no timeout. If every attempt fails, 'error' carries Node's
+ *     AggregateError (cnet_error_t.attempts). A name with a single usable
+ *     address connects as without Happy Eyeballs.
+ *   - Without it (auto_select_family OFF, a family, or a local_address) the
+ *     lookup asks for one address and only that one is tried, as in Node.
+ * Errors: a failed connect reports syscall "connect" and the remote address
+ * and port (the port only when > 0, as Node), plus the local endpoint when
+ * bound to a local port; a failed local bind (local_address or local_port
+ * busy, not on this machine, or of the other family) reports syscall "bind"
+ * and the local address and port; both destroy the socket, except that with
+ * Happy Eyeballs a failed bind only fails that attempt.
+ * @return 0, or at once (scheduling nothing): CNET_ERR_MISSING_ARGS (@p opts
+ *   NULL), CNET_ERR_INVALID_ARG_TYPE (@p s NULL), CNET_ERR_SOCKET_BAD_PORT,
+ *   CNET_ENAMETOOLONG, CNET_ERR_INVALID_IP_ADDRESS (local_address),
+ *   CNET_ERR_INVALID_ARG_VALUE (family, auto_select_family, hints other
+ *   than CNET_AI_* with getaddrinfo, an empty host), CNET_ERR_OUT_OF_RANGE
+ *   (attempt timeout above INT32_MAX), CNET_ERR_SOCKET_CONNECTING,
+ *   CNET_ERR_STREAM_DESTROYED, CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
                                          cnet_socket_cb on_connect, void *arg);
@@ -524,6 +665,8 @@ CNET_EXTERN int cnet_socket_connect_path(cnet_socket_t *s, const char *path,
 /**
  * net.createConnection(options, connectListener): new socket + connect in
  * one call on @p loop (NULL: default). On failure nothing is created.
+ * @return as cnet_socket_connect_opts(); CNET_ERR_MISSING_ARGS when @p opts
+ *   is NULL, CNET_ERR_INVALID_ARG_TYPE when @p out is NULL.
  */
 CNET_EXTERN int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
                                        cnet_socket_cb on_connect, void *arg, cnet_socket_t **out);
@@ -694,6 +837,16 @@ CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s); /* socke
 CNET_EXTERN int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out);
 /** socket.address() (localAddress / localPort / family). CNET_ENOTCONN if not connected. */
 CNET_EXTERN int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out);
+/**
+ * socket.autoSelectFamilyAttemptedAddresses: the addresses (address, port,
+ * family) the last connect tried with Happy Eyeballs, in order, including
+ * the one that connected. Copies up to @p n of them into @p out (may be NULL
+ * when @p n is 0) and returns how many there are: 0 when the last connect
+ * did not use Happy Eyeballs (Node: undefined). Kept after 'close'.
+ */
+CNET_EXTERN size_t cnet_socket_auto_select_family_attempted_addresses(const cnet_socket_t *s,
+                                                                      cnet_address_t *out,
+                                                                      size_t n);
 
 /* EventEmitter. --------------------------------------------------------------
  * Several listeners per event, called in the order added. An emit calls the

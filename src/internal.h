@@ -55,18 +55,31 @@ int cnet__err_from_uv(int uverr);
  * Error storage for an event, allocated only when an error happens so idle
  * sockets do not pay for it. cnet__errinfo_set() formats Node's message:
  * "<syscall> <CODE> <address>:<port>" (connect style) or with the libuv
- * message after the code (listen style, Node's uvExceptionWithHostPort).
+ * message after the code (listen style, Node's uvExceptionWithHostPort);
+ * like Node, ":<port>" and pub.port only when the port is > 0.
+ * cnet__errinfo_set_local() appends Node's " - Local (addr:port)".
+ * An aggregate (Happy Eyeballs' AggregateError) owns its attempts' errinfos:
+ * free a heap errinfo with cnet__errinfo_free(), which frees them too. An
+ * errinfo on the stack or embedded in a struct is never an aggregate.
  */
 typedef struct cnet__errinfo {
     cnet_error_t pub;
     char address[CNET_ADDRSTRLEN];
     char hostname[256];
     char message[512];
+    char local_address[CNET_ADDRSTRLEN];
+    struct cnet__errinfo **attempts; /* aggregate only: each attempt's error (owned) */
+    cnet_error_t *attempts_pub;      /* aggregate only: what pub.attempts points to */
+    size_t nowned;                   /* aggregate only: entries of both arrays */
 } cnet__errinfo_t;
 
 enum { CNET__MSG_PLAIN, CNET__MSG_WITH_TEXT };
 void cnet__errinfo_set(cnet__errinfo_t *e, int code, const char *syscall, const char *address,
                        int port, const char *hostname, int style);
+void cnet__errinfo_set_local(cnet__errinfo_t *e, const char *local_address, int local_port);
+/* Makes @p e the aggregate of @p n attempts (taking the array and each errinfo). */
+void cnet__errinfo_set_aggregate(cnet__errinfo_t *e, cnet__errinfo_t **attempts, size_t n);
+void cnet__errinfo_free(cnet__errinfo_t *e);
 
 /* ---- log.c -------------------------------------------------------------- */
 extern int cnet__log_level; /* messages above it are dropped before formatting */
@@ -259,7 +272,8 @@ struct cnet_socket_s {
     cnet__tick_t close_tick; /* 'close' without a handle: must not need memory */
     cnet_write_cb end_cb;    /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;
-    cnet_socket_t *pipe_src; /* pipe(): who writes into us, or NULL */
+    cnet_socket_t *pipe_src;           /* pipe(): who writes into us, or NULL */
+    struct cnet__attempted *attempted; /* Happy Eyeballs' attempted addresses, or NULL */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -302,7 +316,7 @@ void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);
 void cnet__pipe_on_end(cnet_socket_t *src);
 void cnet__pipe_detach(cnet_socket_t *s);
 
-/* Connecting (connect.c). */
+/* Connecting (connect.c, lookup.c, happy_eyeballs.c; their shared state is in net/connect.h). */
 void cnet__connect_cancel(cnet_socket_t *s);
 void cnet__connect_free(cnet_socket_t *s);
 

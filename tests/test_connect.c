@@ -187,11 +187,14 @@ static void test_bad_args(void)
     /* NULL arguments */
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
                CALL(cnet_socket_connect(NULL, 80, "127.0.0.1", NULL, NULL)));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_opts(s, NULL, NULL, NULL)));
+    /* node: net.connect() without options is ERR_MISSING_ARGS */
+    ASSERT_ERR(CNET_ERR_MISSING_ARGS, CALL(cnet_socket_connect_opts(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_connect_path(s, NULL, NULL, NULL)));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_new(loop, NULL, NULL)));
+    ASSERT_ERR(CNET_ERR_MISSING_ARGS, CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
+    ASSERT(out == NULL);
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
-               CALL(cnet_create_connection(loop, NULL, NULL, NULL, &out)));
+               CALL(cnet_socket_connect_opts(NULL, NULL, NULL, NULL))); /* no socket first */
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_create_connection(loop, &o, NULL, NULL, NULL)));
     /* create_connection with a bad port creates nothing */
     o.port = 99999;
@@ -506,6 +509,211 @@ static void test_reconnect(void)
     run_reconnect(true);
 }
 
+/*
+ * Item 1 of issue 8. node: net.connect(port, '127.0.0.1') then destroy() in
+ * the same tick: the connect(2) was deferred to nextTick, so it is never made
+ * and the server sees no connection; a write queued meanwhile is cancelled.
+ * A second client proves the server was accepting (accepts are in order).
+ */
+static int deferred_write_status = 1;
+static void deferred_write_cb(cnet_socket_t *s, int status, void *arg)
+{
+    (void)s;
+    (void)arg;
+    ASSERT_EQ(0, in_call);
+    deferred_write_status = status;
+}
+
+static void second_client_on_close(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
+{
+    srvctx_t *sc = r->user;
+    cnet_socket_t *b;
+    (void)s;
+    if (ev->type != CNET_EVENT_CLOSE || r->destroy_on)
+        return;
+    r->destroy_on = -1; /* once */
+    ASSERT_OK(CALL(cnet_socket_new(cnet_server_loop(sc->srv), NULL, &b)));
+    ASSERT_OK(CALL(cnet_socket_connect(b, sc->port, "127.0.0.1", NULL, NULL)));
+    ASSERT_OK(CALL(cnet_socket_on(b, CNET_EVENT_CONNECT, rec_cb, sc->user)));
+}
+
+static void destroy_on_connect(srvctx_t *c, cnet_socket_t *s, int i)
+{
+    (void)i;
+    cnet_socket_destroy(s);
+    ASSERT_OK(CALL(cnet_server_close(c->srv, NULL, NULL)));
+}
+
+static void test_ip_literal_deferred(void)
+{
+    cnet_loop_t *loop = new_loop();
+    srvctx_t sc = {0};
+    rec_t *r = rec_new(), *rb = rec_new();
+    cnet_socket_t *s;
+
+    test_set_phase("IP literal: connect(2) on the next tick");
+    sc.on_conn = destroy_on_connect;
+    sc.user = rb;
+    srv_start(loop, &sc, NULL, NULL);
+    ASSERT_OK(CALL(cnet_socket_new(loop, NULL, &s)));
+    rec_attach(s, r);
+    r->user = &sc;
+    r->hook = second_client_on_close;
+    ASSERT_OK(CALL(cnet_socket_connect(s, sc.port, "127.0.0.1", NULL, NULL)));
+    ASSERT(cnet_socket_is_connecting(s));
+    ASSERT_STR_EQ("opening", cnet_ready_state_name(cnet_socket_ready_state(s)));
+    ASSERT_EQ(0, CALL(cnet_socket_write(s, "x", 1, deferred_write_cb, NULL)));
+    VCALL(cnet_socket_destroy(s));
+    ASSERT_EQ(1, deferred_write_status); /* not called inside destroy() */
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_STR_EQ("close(false)", test_log_str(&r->log));
+    ASSERT_EQ(CNET_ECANCELED, deferred_write_status);
+    ASSERT_STR_EQ("connect", test_log_str(&rb->log)); /* the second client got through */
+    ASSERT_EQ(1, sc.nconn);                           /* and only it reached the server */
+    srv_free(&sc);
+    free(r);
+    free(rb);
+    end_loop(loop);
+}
+
+static void stop_loop_on_close(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
+{
+    (void)r;
+    if (ev->type == CNET_EVENT_CLOSE)
+        VCALL(cnet_loop_stop(cnet_socket_loop(s)));
+}
+
+/* One connect with @p o; runs the loop until its 'close' and returns its recorder. */
+static rec_t *connect_and_fail(cnet_loop_t *loop, cnet_connect_opts_t *o, const char *want_log)
+{
+    rec_t *r = rec_new();
+    cnet_socket_t *s;
+
+    ASSERT_OK(CALL(cnet_create_connection(loop, o, NULL, NULL, &s)));
+    rec_attach(s, r);
+    r->hook = stop_loop_on_close;
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_STR_EQ(want_log, test_log_str(&r->log));
+    return r;
+}
+
+/* Records the local fields of the last 'error' (the recorder does not keep them). */
+static int seen_local_port;
+static char seen_local_address[64];
+static void note_local(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    (void)s;
+    (void)arg;
+    seen_local_port = ev->error->local_port;
+    cpy(seen_local_address, sizeof seen_local_address, ev->error->local_address);
+}
+
+/*
+ * Item 2 of issue 8. node: a failed local bind is 'bind EADDRINUSE 127.0.0.1:LP'
+ * (syscall bind, address/port the local ones, no localAddress field); a
+ * refused connect bound to a local port is 'connect ECONNREFUSED ... - Local
+ * (addr:LP)' with err.localAddress/localPort; with localAddress alone no suffix.
+ */
+static void test_local_bind_errors(void)
+{
+    cnet_loop_t *loop = new_loop();
+    srvctx_t sc = {0};
+    cnet_connect_opts_t o = CNET_CONNECT_OPTS_INIT;
+    cnet_socket_t *s;
+    rec_t *r;
+    char msg[160];
+    int closed = closed_port(), lport = free_port();
+
+    test_set_phase("local bind errors");
+    srv_start(loop, &sc, NULL, NULL); /* its port is the busy local port */
+    o.port = closed;
+    o.host = "127.0.0.1";
+    o.local_address = "127.0.0.1";
+    o.local_port = sc.port;
+    r = connect_and_fail(loop, &o, "error:EADDRINUSE close(true)");
+    ASSERT_STR_EQ("bind", r->err_syscall);
+    ASSERT_STR_EQ("127.0.0.1", r->err_address);
+    ASSERT_EQ(sc.port, r->err_port);
+    snprintf(msg, sizeof msg, "bind EADDRINUSE 127.0.0.1:%d", sc.port);
+    ASSERT_STR_EQ(msg, r->err_msg);
+    free(r);
+
+    /* localPort alone binds the any-address of the target's family. */
+    o.local_address = NULL;
+    r = connect_and_fail(loop, &o, "error:EADDRINUSE close(true)");
+    snprintf(msg, sizeof msg, "bind EADDRINUSE 0.0.0.0:%d", sc.port);
+    ASSERT_STR_EQ(msg, r->err_msg);
+    free(r);
+
+    /* A local address of the other family: node's bind6('127.0.0.1') is EINVAL. */
+    o.host = "::1";
+    o.local_address = "127.0.0.1";
+    o.local_port = 0;
+    r = connect_and_fail(loop, &o, "error:EINVAL close(true)");
+    ASSERT_STR_EQ("bind", r->err_syscall);
+    ASSERT_STR_EQ("bind EINVAL 127.0.0.1", r->err_msg); /* port 0: no ":0" */
+    ASSERT_EQ(-1, r->err_port);
+    free(r);
+
+    /* Refused, bound to a local port: the suffix and the local fields. */
+    o.host = "127.0.0.1";
+    o.local_address = "127.0.0.1";
+    o.local_port = lport;
+    ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+    r = rec_new();
+    rec_attach(s, r);
+    r->hook = stop_loop_on_close;
+    ASSERT_OK(CALL(cnet_socket_on(s, CNET_EVENT_ERROR, note_local, NULL)));
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_STR_EQ("error:ECONNREFUSED close(true)", test_log_str(&r->log));
+    ASSERT_STR_EQ("connect", r->err_syscall);
+    ASSERT_STR_EQ("127.0.0.1", r->err_address);
+    ASSERT_EQ(closed, r->err_port);
+    snprintf(msg, sizeof msg, "connect ECONNREFUSED 127.0.0.1:%d - Local (127.0.0.1:%d)", closed,
+             lport);
+    ASSERT_STR_EQ(msg, r->err_msg);
+    ASSERT_STR_EQ("127.0.0.1", seen_local_address);
+    ASSERT_EQ(lport, seen_local_port);
+    free(r);
+
+    /* localAddress without a port: no suffix, no local fields (node needs both). */
+    o.local_port = 0;
+    ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+    r = rec_new();
+    rec_attach(s, r);
+    r->hook = stop_loop_on_close;
+    ASSERT_OK(CALL(cnet_socket_on(s, CNET_EVENT_ERROR, note_local, NULL)));
+    ASSERT_OK(cnet_loop_run(loop));
+    snprintf(msg, sizeof msg, "connect ECONNREFUSED 127.0.0.1:%d", closed);
+    ASSERT_STR_EQ(msg, r->err_msg);
+    ASSERT_STR_EQ("(null)", seen_local_address);
+    ASSERT_EQ(-1, seen_local_port);
+    free(r);
+
+    ASSERT_OK(CALL(cnet_server_close(sc.srv, NULL, NULL)));
+    ASSERT_OK(cnet_loop_run(loop));
+    srv_free(&sc);
+    end_loop(loop);
+}
+
+/* Item 3 of issue 8. node: port 0 is left out of the message and err.port is unset. */
+static void test_port_zero(void)
+{
+    cnet_loop_t *loop = new_loop();
+    cnet_connect_opts_t o = CNET_CONNECT_OPTS_INIT;
+    rec_t *r;
+
+    test_set_phase("port 0");
+    o.port = 0;
+    o.host = "127.0.0.1";
+    r = connect_and_fail(loop, &o, "error:ECONNREFUSED close(true)");
+    ASSERT_STR_EQ("connect ECONNREFUSED 127.0.0.1", r->err_msg);
+    ASSERT_STR_EQ("127.0.0.1", r->err_address);
+    ASSERT_EQ(-1, r->err_port);
+    free(r);
+    end_loop(loop);
+}
+
 /* Our client against a Node echo server: the exact bytes come back. */
 typedef struct {
     char *buf;
@@ -580,6 +788,9 @@ int main(void)
     test_fallback();
     test_ready_state();
     test_reconnect();
+    test_ip_literal_deferred();
+    test_local_bind_errors();
+    test_port_zero();
     test_node_interop();
     printf("ok\n");
     return 0;

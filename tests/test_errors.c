@@ -74,9 +74,23 @@ static void test_unknown(void)
 
 static void test_event_names(void)
 {
-    static const char *const node_names[] = {"lookup",    "connect",    "ready",   "data",  "end",
-                                             "finish",    "drain",      "timeout", "error", "close",
-                                             "listening", "connection", "drop",    "frame"};
+    static const char *const node_names[] = {"lookup",
+                                             "connect",
+                                             "ready",
+                                             "data",
+                                             "end",
+                                             "finish",
+                                             "drain",
+                                             "timeout",
+                                             "error",
+                                             "close",
+                                             "listening",
+                                             "connection",
+                                             "drop",
+                                             "frame",
+                                             "connectionAttempt",
+                                             "connectionAttemptFailed",
+                                             "connectionAttemptTimeout"};
     test_set_phase("event names");
     ASSERT_EQ(sizeof node_names / sizeof node_names[0], CNET_EVENT__COUNT);
     ASSERT_EQ(0, CNET_EVENT_LOOKUP);

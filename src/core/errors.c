@@ -73,15 +73,17 @@ void cnet__errinfo_set(cnet__errinfo_t *e, int code, const char *syscall, const 
 
     e->pub.code = code;
     e->pub.syscall = syscall;
-    e->pub.port = port;
+    e->pub.port = port > 0 ? port : -1; /* Node sets err.port only when it is truthy */
     e->pub.address = NULL;
     e->pub.hostname = NULL;
     e->pub.local_address = NULL;
     e->pub.local_port = -1;
+    e->pub.attempts = NULL; /* owned storage, if any, stays with e until cnet__errinfo_free */
+    e->pub.nattempts = 0;
     if (address) {
         snprintf(e->address, sizeof e->address, "%s", address);
         e->pub.address = e->address;
-        if (port >= 0)
+        if (port > 0) /* Node: "connect ECONNREFUSED 127.0.0.1" for port 0 */
             snprintf(where, sizeof where, " %s:%d", address, port);
         else
             snprintf(where, sizeof where, " %s", address);
@@ -102,4 +104,66 @@ void cnet__errinfo_set(cnet__errinfo_t *e, int code, const char *syscall, const 
     else
         snprintf(e->message, sizeof e->message, "%s %s%s", syscall, name, where);
     e->pub.message = e->message;
+}
+
+/* Node's ExceptionWithHostPort `additional`: "connect ECONNREFUSED 127.0.0.1:1 - Local
+ * (0.0.0.0:5000)". */
+void cnet__errinfo_set_local(cnet__errinfo_t *e, const char *local_address, int local_port)
+{
+    size_t n = strlen(e->message);
+
+    snprintf(e->local_address, sizeof e->local_address, "%s", local_address);
+    e->pub.local_address = e->local_address;
+    e->pub.local_port = local_port;
+    snprintf(e->message + n, sizeof e->message - n, " - Local (%s:%d)", local_address, local_port);
+}
+
+static void free_attempts(cnet__errinfo_t *e)
+{
+    for (size_t i = 0; i < e->nowned; i++)
+        cnet__errinfo_free(e->attempts[i]);
+    cnet__free(e->attempts);
+    cnet__free(e->attempts_pub);
+    e->attempts = NULL;
+    e->attempts_pub = NULL;
+    e->nowned = 0;
+    e->pub.attempts = NULL;
+    e->pub.nattempts = 0;
+}
+
+/*
+ * Node's NodeAggregateError: code of the first error, an empty message, no
+ * syscall. The public array is a copy of each attempt's pub, whose strings
+ * point into that attempt's errinfo, which the aggregate keeps.
+ */
+void cnet__errinfo_set_aggregate(cnet__errinfo_t *e, cnet__errinfo_t **attempts, size_t n)
+{
+    cnet_error_t *pub = n ? cnet__malloc(n * sizeof *pub) : NULL;
+
+    free_attempts(e);
+    cnet__errinfo_set(e, n ? attempts[0]->pub.code : CNET_UNKNOWN, NULL, NULL, -1, NULL,
+                      CNET__MSG_PLAIN);
+    e->message[0] = '\0';
+    if (!pub) {
+        /* Out of memory (or nothing to list): the aggregate keeps its code, lists nothing. */
+        for (size_t i = 0; i < n; i++)
+            cnet__errinfo_free(attempts[i]);
+        cnet__free(attempts);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        pub[i] = attempts[i]->pub;
+    e->attempts = attempts;
+    e->attempts_pub = pub;
+    e->nowned = n;
+    e->pub.attempts = pub;
+    e->pub.nattempts = n;
+}
+
+void cnet__errinfo_free(cnet__errinfo_t *e)
+{
+    if (!e)
+        return;
+    free_attempts(e);
+    cnet__free(e);
 }

@@ -1,56 +1,53 @@
 /*
- * Connecting: argument checks, the DNS lookup on libuv's threadpool, and
- * the connect attempts, one resolved address after another (Node v20's
- * autoSelectFamily, without the racing).
+ * Connecting: the public connect calls and their argument checks, the
+ * lifetime of the connect state, one connect(2) attempt, and the switch to
+ * a connected socket. Resolving is in lookup.c, trying several addresses
+ * (Happy Eyeballs) in happy_eyeballs.c; net/connect.h has the shared state
+ * and its state machine.
  *
- * The connect state lives apart from the socket because libuv still owns
- * its requests after a destroy: a cancelled lookup or a connect cancelled by
- * uv_close() calls back later, and then finds conn->s == NULL and only frees
- * the state.
+ * Sections: state lifetime -> errors -> one attempt -> connected ->
+ * starting (ticks) -> public API.
  */
-#include "internal.h"
+#include "net/connect.h"
 
 #include <netdb.h>
 #include <stdio.h>
 #include <sys/un.h>
 
-struct cnet__connect {
-    cnet_socket_t *s; /* NULL once the socket gave up on us */
-    uv_getaddrinfo_t gai;
-    uv_connect_t req;
-    bool lookup_pending;
-    bool connect_pending;
-    char *host;
-    int port;
-    int family;
-    char *local_address;
-    int local_port;
-    struct addrinfo *res;  /* lookup results, or NULL for an IP literal */
-    struct addrinfo *next; /* next address to try */
-    struct sockaddr_storage literal;
-    cnet_address_t target; /* the address being tried, for error messages */
-};
+/* ---- state lifetime ----------------------------------------------------- */
 
-static void conn_free(cnet__connect_t *c)
+void cnet__conn_retain(cnet__connect_t *c)
 {
-    if (c->res)
-        uv_freeaddrinfo(c->res);
+    c->refs++;
+}
+
+void cnet__conn_release(cnet__connect_t *c)
+{
+    if (--c->refs > 0)
+        return;
+    for (size_t i = 0; i < c->nerrs; i++)
+        cnet__errinfo_free(c->errs[i]);
+    cnet__free(c->errs);
+    cnet__free(c->addrs);
     cnet__free(c->host);
     cnet__free(c->local_address);
     cnet__free(c);
 }
 
-void cnet__connect_free(cnet_socket_t *s)
+static void ref_retain(void *obj)
 {
-    cnet__connect_t *c = s->conn;
-    if (c) {
-        s->conn = NULL;
-        conn_free(c);
-    }
+    cnet__conn_retain(obj);
 }
 
-/* destroy() during a lookup or connect: detach; the pending callback frees. */
-void cnet__connect_cancel(cnet_socket_t *s)
+static void ref_release(void *obj)
+{
+    cnet__conn_release(obj);
+}
+
+const cnet__ref_ops_t cnet__conn_ref_ops = {ref_retain, ref_release};
+
+/* The socket is connected or failed for good: it drops its link (and the timer goes). */
+void cnet__connect_free(cnet_socket_t *s)
 {
     cnet__connect_t *c = s->conn;
 
@@ -58,47 +55,287 @@ void cnet__connect_cancel(cnet_socket_t *s)
         return;
     s->conn = NULL;
     c->s = NULL;
-    if (c->lookup_pending && uv_cancel((uv_req_t *)&c->gai) != 0) {
-        /* Already running on the threadpool: on_resolved frees later. */
+    cnet__he_close_timer(c);
+    cnet__conn_release(c);
+}
+
+/*
+ * destroy() while connecting: unlink, so each pending callback only drops
+ * its reference. One exception copies Node: a destroy during a Happy
+ * Eyeballs attempt makes Node report the cancelled request as
+ * 'connectionAttemptFailed' (ECANCELED) before 'close' (afterConnectMultiple
+ * does not check `destroyed`), so the state keeps the socket, retained,
+ * until that callback.
+ */
+void cnet__connect_cancel(cnet_socket_t *s)
+{
+    cnet__connect_t *c = s->conn;
+
+    if (!c)
+        return;
+    s->conn = NULL;
+    cnet__he_close_timer(c);
+    if (c->state == CNET__CONN_LOOKUP && !c->custom)
+        uv_cancel((uv_req_t *)&c->gai); /* fails when already running: on_resolved drops it */
+    if (c->multi && c->state == CNET__CONN_ATTEMPT) {
+        c->zombie = true;
+        cnet__socket_retain(s);
+    } else {
+        c->s = NULL;
+    }
+    cnet__conn_release(c);
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+/* A heap errinfo for an event (NULL when out of memory: the event then carries the code only). */
+cnet__errinfo_t *cnet__conn_error(int code, const char *syscall, const char *address, int port)
+{
+    cnet__errinfo_t *e = cnet__calloc(1, sizeof *e);
+    if (e)
+        cnet__errinfo_set(e, code, syscall, address, port, NULL, CNET__MSG_PLAIN);
+    return e;
+}
+
+/* The connect failed for good: @p e (owned, may be NULL) becomes the socket's 'error'. */
+void cnet__conn_fail(cnet__connect_t *c, cnet__errinfo_t *e)
+{
+    cnet_socket_t *s = c->s;
+    int code = e ? e->pub.code : CNET_ENOMEM;
+
+    if (e) {
+        cnet__errinfo_free(s->err);
+        s->err = e;
+    }
+    cnet__socket_destroy(s, code, e ? e->pub.syscall : NULL);
+}
+
+/* connectionAttempt / connectionAttemptFailed / connectionAttemptTimeout for c->target. */
+void cnet__conn_emit_attempt(cnet__connect_t *c, cnet_event_type_t type, const cnet_error_t *err)
+{
+    cnet_event_t ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.address = c->target.address;
+    ev.port = c->target.port;
+    ev.family = c->target.family;
+    ev.error = err;
+    cnet__socket_emit(c->s, &ev);
+}
+
+/* ---- one attempt -------------------------------------------------------- */
+
+static void on_connected(uv_connect_t *req, int status);
+
+/*
+ * Binds to the local endpoint as Node's internalConnect does: the local
+ * address (or the target family's any-address) must be of the target's
+ * family (else EINVAL, as Node's bind6 of an IPv4 text), and a bind that
+ * libuv defers (EADDRINUSE is reported only by the connect) or that landed
+ * on another port counts as EADDRINUSE (Node's checkBindError).
+ */
+static int bind_local(cnet__connect_t *c, const char *ip)
+{
+    cnet_socket_t *s = c->s;
+    struct sockaddr_storage local;
+    int len = sizeof local, err;
+
+    if (cnet_is_ip(ip) != c->target.family)
+        return CNET_EINVAL;
+    if ((err = cnet__addr_parse(ip, c->local_port, &local)) != 0)
+        return err;
+    if ((err = uv_tcp_bind(&s->h.tcp, (struct sockaddr *)&local, 0)) != 0)
+        return cnet__err_from_uv(err);
+    if (c->local_port > 0) {
+        cnet_address_t got;
+        err = uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *)&local, &len);
+        if (err || cnet__addr_from_sockaddr((struct sockaddr *)&local, (size_t)len, &got) != 0 ||
+            got.port != c->local_port)
+            return CNET_EADDRINUSE;
+    }
+    return 0;
+}
+
+/* Closes the attempt's handle; the next attempt follows from its close callback. */
+static void on_attempt_closed(uv_handle_t *h)
+{
+    cnet_socket_t *s = h->data;
+
+    s->flags &= ~CNET__S_RETRY_CLOSING;
+    if (s->flags & CNET__S_DESTROYED)
+        cnet__socket_finish_close(s); /* destroy() left the final close to us */
+    else
+        cnet__he_next(s->conn);
+}
+
+void cnet__conn_close_attempt(cnet__connect_t *c)
+{
+    cnet_socket_t *s = c->s;
+
+    c->state = CNET__CONN_CLOSING;
+    s->flags |= CNET__S_RETRY_CLOSING;
+    s->flags &= ~CNET__S_HANDLE;
+    uv_close(&s->h.handle, on_attempt_closed);
+}
+
+/* A failure of the attempt itself: Happy Eyeballs goes on, a single attempt ends the connect. */
+static void attempt_failed(cnet__connect_t *c, cnet__errinfo_t *e, bool emit)
+{
+    if (c->multi)
+        cnet__he_failed(c, e, emit);
+    else
+        cnet__conn_fail(c, e);
+}
+
+/*
+ * One TCP attempt at c->target (address text, port, and the family the
+ * lookup claimed): a new handle, the local bind, 'connectionAttempt', then
+ * connect(2). Always runs from a tick or a callback, never inside connect().
+ * As in Node: a failed bind is reported without 'connectionAttempt', and a
+ * connect(2) failing at once emits 'connectionAttemptFailed' only with Happy
+ * Eyeballs (internalConnectMultiple; internalConnect just destroys).
+ */
+void cnet__conn_attempt(cnet__connect_t *c)
+{
+    cnet_socket_t *s = c->s;
+    struct sockaddr_storage sa;
+    int err;
+
+    c->state = CNET__CONN_IDLE;
+    c->bound_local = NULL;
+    err = uv_tcp_init(s->loop->uv, &s->h.tcp);
+    if (err) {
+        attempt_failed(
+            c,
+            cnet__conn_error(cnet__err_from_uv(err), "connect", c->target.address, c->target.port),
+            true);
         return;
     }
-    if (!c->lookup_pending && !c->connect_pending)
-        conn_free(c);
-    /* A cancelled lookup still calls on_resolved (UV_EAI_CANCELED); a pending
-     * connect is cancelled by uv_close() and calls on_connected. Both free. */
+    s->h.handle.data = s;
+    s->flags |= CNET__S_HANDLE;
+    s->flags &= ~CNET__S_PIPE;
+    if (s->flags & CNET__S_UNREF)
+        uv_unref(&s->h.handle);
+
+    if (c->local_address || c->local_port) {
+        const char *ip = c->local_address;
+        if (!ip)
+            ip = c->target.family == 6 ? "::" : "0.0.0.0";
+        if ((err = bind_local(c, ip)) != 0) {
+            attempt_failed(c, cnet__conn_error(err, "bind", ip, c->local_port), false);
+            return;
+        }
+        if (c->local_port > 0)
+            c->bound_local = ip; /* Node's " - Local (addr:port)" needs both */
+    }
+
+    cnet__socket_retain(s);
+    cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT, NULL);
+    if (s->flags & CNET__S_DESTROYED) {
+        cnet__socket_release(s);
+        return;
+    }
+    cnet__socket_release(s);
+    if (c->multi && s->attempted && s->attempted->n < s->attempted->cap)
+        s->attempted->addr[s->attempted->n++] = c->target;
+
+    /* A lookup may claim the wrong family for its text: Node's connect6("1.2.3.4") is EINVAL. */
+    err = cnet_is_ip(c->target.address) == c->target.family
+              ? cnet__addr_parse(c->target.address, c->target.port, &sa)
+              : CNET_EINVAL;
+    if (err == 0) {
+        c->req.data = c;
+        err = cnet__err_from_uv(
+            uv_tcp_connect(&c->req, &s->h.tcp, (struct sockaddr *)&sa, on_connected));
+    }
+    if (err) {
+        attempt_failed(c, cnet__conn_error(err, "connect", c->target.address, c->target.port),
+                       true);
+        return;
+    }
+    cnet__conn_retain(c); /* for the request */
+    c->state = CNET__CONN_ATTEMPT;
+    if (c->multi && c->next < c->naddrs)
+        cnet__he_arm_timer(c); /* the last address has no timeout, as in Node */
 }
 
-static void fail_connect(cnet_socket_t *s, int code, const cnet_address_t *where)
+/* The error of a finished attempt: Node's createConnectionError. */
+cnet__errinfo_t *cnet__conn_attempt_error(cnet__connect_t *c, int code)
 {
-    if (!s->err)
-        s->err = cnet__calloc(1, sizeof *s->err);
-    if (s->err)
-        cnet__errinfo_set(s->err, code, "connect",
-                          where && where->address[0] ? where->address : NULL,
-                          where ? where->port : -1, NULL, CNET__MSG_PLAIN);
-    cnet__socket_destroy(s, code, "connect");
+    cnet__errinfo_t *e = cnet__conn_error(code, "connect", c->target.address, c->target.port);
+    if (e && c->bound_local)
+        cnet__errinfo_set_local(e, c->bound_local, c->local_port);
+    return e;
 }
 
-static void retry_close(cnet_socket_t *s);
+static void connected(cnet_socket_t *s);
+
+/* Destroyed mid-attempt (see cnet__connect_cancel): Node's last word on the attempt. */
+static void report_cancelled(cnet__connect_t *c, int status)
+{
+    cnet_socket_t *s = c->s;
+    cnet__errinfo_t *e = cnet__conn_attempt_error(c, status);
+
+    cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT_FAILED, e ? &e->pub : NULL);
+    cnet__errinfo_free(e);
+    c->zombie = false;
+    c->s = NULL;
+    cnet__socket_release(s);
+}
+
+/* The connect(2) of c->target finished with @p status (0 or a cnet code). */
+static void attempt_done(cnet__connect_t *c, int status)
+{
+    cnet_socket_t *s = c->s;
+
+    c->state = CNET__CONN_IDLE;
+    cnet__he_stop_timer(c);
+    cnet__socket_retain(s);
+    if (c->target.port < 0 && !c->announced) {
+        /* A path's result can come before the tick that announces it. */
+        c->announced = true;
+        cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT, NULL);
+    }
+    if (s->flags & CNET__S_DESTROYED) {
+        /* A listener destroyed the socket. */
+    } else if (status == 0) {
+        connected(s);
+    } else if (c->multi) {
+        cnet__he_failed(c, cnet__conn_attempt_error(c, status), true);
+    } else {
+        /* Node's afterConnect: 'connectionAttemptFailed', then destroy(err). */
+        cnet__errinfo_t *e = cnet__conn_attempt_error(c, status);
+        cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT_FAILED, e ? &e->pub : NULL);
+        if (!(s->flags & CNET__S_DESTROYED))
+            cnet__conn_fail(c, e);
+        else
+            cnet__errinfo_free(e);
+    }
+    cnet__socket_release(s);
+}
 
 static void on_connected(uv_connect_t *req, int status)
 {
     cnet__connect_t *c = req->data;
-    cnet_socket_t *s = c->s;
 
-    c->connect_pending = false;
-    if (!s) {
-        conn_free(c);
-        return;
-    }
-    if (status < 0) {
-        /* Another resolved address left? Close this handle and try it. */
-        if (c->next)
-            retry_close(s);
-        else
-            fail_connect(s, cnet__err_from_uv(status), &c->target);
-        return;
-    }
+    if (c->zombie)
+        report_cancelled(c, cnet__err_from_uv(status));
+    else if (c->s && c->state == CNET__CONN_ATTEMPT)
+        attempt_done(c, cnet__err_from_uv(status));
+    /* Otherwise the attempt was abandoned (its handle is closing) or the socket let go. */
+    cnet__conn_release(c);
+}
+
+/* ---- connected ---------------------------------------------------------- */
+
+/*
+ * The one place where a connect succeeds: every path (one attempt, Happy
+ * Eyeballs, a path) ends here, so what must happen on connection (options,
+ * queued writes, 'connect' and 'ready', reading) is done here only.
+ */
+static void connected(cnet_socket_t *s)
+{
     cnet__connect_free(s);
     s->flags &= ~CNET__S_CONNECTING;
     s->flags |= CNET__S_CONNECTED | CNET__S_EVER_CONNECTED;
@@ -119,148 +356,76 @@ static void on_connected(uv_connect_t *req, int status)
     cnet__socket_release(s);
 }
 
-/* Starts one TCP attempt at @p sa. Returns 0 or a code to report. */
-static int attempt(cnet__connect_t *c, const struct sockaddr *sa)
+/* ---- starting: the ticks of connect() ------------------------------------ */
+
+/* Node's lookupAndConnect for an IP literal: the connect(2) waits for nextTick. */
+static void tick_start(cnet__tick_t *t)
+{
+    cnet__connect_t *c = t->obj;
+
+    if (!c->s || c->state != CNET__CONN_START)
+        return;
+    c->target.port = c->port;
+    c->target.family = cnet_is_ip(c->host);
+    snprintf(c->target.address, sizeof c->target.address, "%s", c->host);
+    cnet__conn_attempt(c);
+}
+
+/* A path connects inside connect() (as in Node); its 'connectionAttempt' cannot, so it comes here.
+ */
+static void tick_announce(cnet__tick_t *t)
+{
+    cnet__connect_t *c = t->obj;
+
+    if (!c->s || c->announced || (c->s->flags & CNET__S_DESTROYED))
+        return;
+    c->announced = true;
+    cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT, NULL);
+}
+
+/* A failure found inside connect() itself, reported on the next tick. */
+static void tick_early_fail(cnet__tick_t *t)
+{
+    cnet__connect_t *c = t->obj;
+    cnet__errinfo_t *e;
+
+    if (!c->s || (c->s->flags & CNET__S_DESTROYED))
+        return;
+    if (c->target.port < 0) {
+        e = cnet__conn_error(c->early_code, "connect", c->host, -1); /* a path */
+    } else if ((e = cnet__calloc(1, sizeof *e)) != NULL) {
+        cnet__errinfo_set(e, c->early_code, "getaddrinfo", NULL, -1, c->host, CNET__MSG_PLAIN);
+    }
+    cnet__conn_fail(c, e);
+}
+
+static void fail_later(cnet__connect_t *c, int code)
+{
+    c->early_code = code;
+    cnet__tick_embedded(c->s->loop, &c->tick, tick_early_fail, c, &cnet__conn_ref_ops);
+}
+
+static void start_path(cnet__connect_t *c)
 {
     cnet_socket_t *s = c->s;
     int err;
 
-    cnet__addr_from_sockaddr(sa, sizeof(struct sockaddr_storage), &c->target);
-    err = uv_tcp_init(s->loop->uv, &s->h.tcp);
-    if (err)
-        return cnet__err_from_uv(err);
+    c->target = (cnet_address_t){.port = -1};
+    snprintf(c->target.address, sizeof c->target.address, "%s", c->host);
+    err = uv_pipe_init(s->loop->uv, &s->h.pipe, 0);
+    if (err) {
+        fail_later(c, cnet__err_from_uv(err));
+        return;
+    }
     s->h.handle.data = s;
-    s->flags |= CNET__S_HANDLE;
-    s->flags &= ~CNET__S_PIPE;
+    s->flags |= CNET__S_HANDLE | CNET__S_PIPE;
     if (s->flags & CNET__S_UNREF)
         uv_unref(&s->h.handle);
-    if (c->local_address || c->local_port) {
-        struct sockaddr_storage local;
-        const char *ip = c->local_address;
-        if (!ip)
-            ip = sa->sa_family == AF_INET6 ? "::" : "0.0.0.0";
-        err = cnet__addr_parse(ip, c->local_port, &local);
-        if (err == 0)
-            err = cnet__err_from_uv(uv_tcp_bind(&s->h.tcp, (struct sockaddr *)&local, 0));
-        if (err) {
-            c->target = (cnet_address_t){.port = c->local_port};
-            snprintf(c->target.address, sizeof c->target.address, "%s", ip);
-            return err;
-        }
-    }
     c->req.data = c;
-    err = uv_tcp_connect(&c->req, &s->h.tcp, sa, on_connected);
-    if (err)
-        return cnet__err_from_uv(err);
-    c->connect_pending = true;
-    return 0;
-}
-
-static void tick_attempt_failed(cnet__tick_t *t)
-{
-    cnet_socket_t *s = t->obj;
-    if (s->flags & CNET__S_DESTROYED)
-        return;
-    fail_connect(s, t->code, s->conn ? &s->conn->target : NULL);
-}
-
-/* Reports a connect failure found inside connect() itself on the next tick. */
-static void fail_later(cnet_socket_t *s, int code)
-{
-    cnet__tick_t *t = cnet__tick(s->loop, tick_attempt_failed, s, &cnet__socket_ref_ops);
-    if (t)
-        t->code = code;
-    else
-        cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting %s", s->id, cnet_err_name(code));
-}
-
-/* Tries the remaining resolved addresses in order until one starts. */
-static void next_attempt(cnet_socket_t *s)
-{
-    cnet__connect_t *c = s->conn;
-    int err = CNET_ECONNREFUSED;
-
-    while (c && c->next) {
-        const struct addrinfo *ai = c->next;
-        c->next = ai->ai_next;
-        err = attempt(c, ai->ai_addr);
-        if (err == 0)
-            return;
-        if ((s->flags & CNET__S_HANDLE) && c->next) {
-            retry_close(s);
-            return;
-        }
-    }
-    fail_connect(s, err, c ? &c->target : NULL);
-}
-
-/*
- * libuv frees a handle only in its close callback, so the next attempt must
- * wait for it before initialising the same memory again. A destroy() in the
- * meantime leaves the final close to us (CNET__S_RETRY_CLOSING).
- */
-static void on_retry_closed(uv_handle_t *h)
-{
-    cnet_socket_t *s = h->data;
-
-    s->flags &= ~CNET__S_RETRY_CLOSING;
-    if (s->flags & CNET__S_DESTROYED)
-        cnet__socket_finish_close(s);
-    else
-        next_attempt(s);
-}
-
-static void retry_close(cnet_socket_t *s)
-{
-    s->flags |= CNET__S_RETRY_CLOSING;
-    s->flags &= ~CNET__S_HANDLE;
-    uv_close(&s->h.handle, on_retry_closed);
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    cnet__connect_t *c = req->data;
-    cnet_socket_t *s = c->s;
-    cnet__errinfo_t lookup_err;
-    cnet_address_t first;
-    cnet_event_t ev;
-    int err;
-
-    c->lookup_pending = false;
-    c->res = res;
-    if (!s) {
-        conn_free(c);
-        return;
-    }
-    cnet__socket_retain(s);
-    memset(&ev, 0, sizeof ev);
-    ev.type = CNET_EVENT_LOOKUP;
-    ev.host = c->host;
-    if (status < 0 || !res) {
-        /* Node: 'lookup' with the error, then 'error' (getaddrinfo ENOTFOUND host), 'close'. */
-        err = status < 0 ? cnet__err_from_uv(status) : CNET_ENOTFOUND;
-        cnet__errinfo_set(&lookup_err, err, "getaddrinfo", NULL, -1, c->host, CNET__MSG_PLAIN);
-        ev.error = &lookup_err.pub;
-        cnet__socket_emit(s, &ev);
-        if (!(s->flags & CNET__S_DESTROYED)) {
-            if (!s->err)
-                s->err = cnet__calloc(1, sizeof *s->err);
-            if (s->err)
-                cnet__errinfo_set(s->err, err, "getaddrinfo", NULL, -1, c->host, CNET__MSG_PLAIN);
-            cnet__socket_destroy(s, err, "getaddrinfo");
-        }
-        cnet__socket_release(s);
-        return;
-    }
-    cnet__addr_from_sockaddr(res->ai_addr, res->ai_addrlen, &first);
-    ev.address = first.address;
-    ev.family = first.family;
-    cnet__socket_emit(s, &ev);
-    if (!(s->flags & CNET__S_DESTROYED)) {
-        c->next = res;
-        next_attempt(s);
-    }
-    cnet__socket_release(s);
+    cnet__conn_retain(c); /* for the request */
+    c->state = CNET__CONN_ATTEMPT;
+    uv_pipe_connect(&c->req, &s->h.pipe, c->host, on_connected);
+    cnet__tick_embedded(s->loop, &c->tick, tick_announce, c, &cnet__conn_ref_ops);
 }
 
 /* ---- public API --------------------------------------------------------- */
@@ -272,7 +437,7 @@ static void revive(cnet_socket_t *s)
                     CNET__S_KEEP_ALIVE | CNET__S_UNREF;
     s->flags &= keep;
     s->refs++; /* the "alive" reference again */
-    cnet__free(s->err);
+    cnet__errinfo_free(s->err);
     s->err = NULL;
     s->bytes_read = s->bytes_written = 0;
     cnet__decoder_reset(&s->decoder);
@@ -280,8 +445,6 @@ static void revive(cnet_socket_t *s)
 
 static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
 {
-    if (!s || !o)
-        return CNET_ERR_INVALID_ARG_TYPE;
     if ((s->flags & CNET__S_DESTROYED) && !(s->flags & CNET__S_CLOSED))
         return CNET_ERR_STREAM_DESTROYED;
     if (!(s->flags & CNET__S_CLOSED) && (s->flags & (CNET__S_CONNECTING | CNET__S_CONNECTED |
@@ -297,7 +460,49 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
         return CNET_ERR_INVALID_IP_ADDRESS;
     if (o->host && !*o->host)
         return CNET_ERR_INVALID_ARG_VALUE;
+    if (o->auto_select_family < CNET_AUTO_SELECT_FAMILY_OFF ||
+        o->auto_select_family > CNET_AUTO_SELECT_FAMILY_ON)
+        return CNET_ERR_INVALID_ARG_VALUE;
+    if (o->auto_select_family_attempt_timeout_ms > INT32_MAX)
+        return CNET_ERR_OUT_OF_RANGE; /* Node's validateInt32 */
+    /* dns.lookup() checks its hints (a custom lookup gets them as they are). */
+    if (!o->lookup && !cnet_is_ip(o->host ? o->host : "localhost") &&
+        (o->hints & ~(CNET_AI_ADDRCONFIG | CNET_AI_V4MAPPED | CNET_AI_ALL)))
+        return CNET_ERR_INVALID_ARG_VALUE;
     return 0;
+}
+
+/* Copies the options into a new connect state (one reference: the socket's link). */
+static cnet__connect_t *conn_new(const cnet_connect_opts_t *o)
+{
+    cnet__connect_t *c = cnet__calloc(1, sizeof *c);
+    unsigned t;
+
+    if (!c)
+        return NULL;
+    c->refs = 1;
+    c->port = o->port;
+    c->family = o->family;
+    c->local_port = o->local_port;
+    c->hints = o->hints;
+    c->lookup = o->lookup;
+    c->lookup_arg = o->lookup_arg;
+    c->custom = o->lookup != NULL;
+    c->host_given = o->host != NULL;
+    c->host = cnet__strdup(o->path ? o->path : (o->host ? o->host : "localhost"));
+    c->local_address = o->local_address ? cnet__strdup(o->local_address) : NULL;
+    /* Node's lookupAndConnect: the lookup asks for every address only in this case. */
+    c->want_all = !o->path && o->family == 0 && !o->local_address &&
+                  (o->auto_select_family == CNET_AUTO_SELECT_FAMILY_DEFAULT
+                       ? cnet__he_default_enabled()
+                       : o->auto_select_family == CNET_AUTO_SELECT_FAMILY_ON);
+    t = o->auto_select_family_attempt_timeout_ms;
+    c->attempt_timeout = t == 0 ? cnet__he_default_timeout() : t < 10 ? 10 : t;
+    if (!c->host || (o->local_address && !c->local_address)) {
+        cnet__conn_release(c);
+        return NULL;
+    }
+    return c;
 }
 
 int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
@@ -307,30 +512,24 @@ int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
     cnet__connect_t *c;
     int err;
 
-    if (!s || !opts)
+    if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (!opts)
+        return CNET_ERR_MISSING_ARGS; /* Node: net.connect() without options */
     if ((err = cnet__opts_load(&copy, sizeof copy, opts, CNET__CONNECT_OPTS_V1)) != 0)
         return err;
     if ((err = validate(s, o)) != 0)
         return err;
-    c = cnet__calloc(1, sizeof *c);
-    if (!c)
+    if (!(c = conn_new(o)))
         return CNET_ENOMEM;
-    c->port = o->port;
-    c->family = o->family;
-    c->local_port = o->local_port;
-    c->host = cnet__strdup(o->path ? o->path : (o->host ? o->host : "localhost"));
-    c->local_address = o->local_address ? cnet__strdup(o->local_address) : NULL;
-    if (!c->host || (o->local_address && !c->local_address)) {
-        conn_free(c);
-        return CNET_ENOMEM;
-    }
     if (on_connect && (err = cnet_socket_once(s, CNET_EVENT_CONNECT, on_connect, arg)) != 0) {
-        conn_free(c);
+        cnet__conn_release(c);
         return err;
     }
     if (s->flags & CNET__S_CLOSED)
         revive(s);
+    cnet__free(s->attempted); /* autoSelectFamilyAttemptedAddresses is per connect */
+    s->attempted = NULL;
     c->s = s;
     s->conn = c;
     s->flags |= CNET__S_CONNECTING | CNET__S_CONNECT_STARTED;
@@ -344,49 +543,15 @@ int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
         cnet_socket_set_timeout(s, o->timeout_ms, NULL, NULL);
 
     if (o->path) {
-        err = uv_pipe_init(s->loop->uv, &s->h.pipe, 0);
-        if (err) {
-            /* Reported as an event: connect() itself succeeded in starting. */
-            c->target = (cnet_address_t){.port = -1};
-            snprintf(c->target.address, sizeof c->target.address, "%s", o->path);
-            fail_later(s, cnet__err_from_uv(err));
-            return 0;
-        }
-        s->h.handle.data = s;
-        s->flags |= CNET__S_HANDLE | CNET__S_PIPE;
-        if (s->flags & CNET__S_UNREF)
-            uv_unref(&s->h.handle);
-        c->target = (cnet_address_t){.port = -1};
-        snprintf(c->target.address, sizeof c->target.address, "%s", o->path);
-        c->req.data = c;
-        c->connect_pending = true;
-        uv_pipe_connect(&c->req, &s->h.pipe, o->path, on_connected);
-        return 0;
-    }
-
-    if (cnet_is_ip(c->host)) {
-        /* An IP literal: no lookup and no 'lookup' event, as in Node. */
-        cnet__addr_parse(c->host, c->port, &c->literal);
-        err = attempt(c, (struct sockaddr *)&c->literal);
-        if (err)
-            fail_later(s, err);
-        return 0;
-    }
-
-    {
-        struct addrinfo hints;
-        char port[8];
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = c->family == 4 ? AF_INET : c->family == 6 ? AF_INET6 : AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        snprintf(port, sizeof port, "%d", c->port);
-        c->gai.data = c;
-        err = uv_getaddrinfo(s->loop->uv, &c->gai, on_resolved, c->host, port, &hints);
-        if (err) {
-            fail_later(s, cnet__err_from_uv(err));
-            return 0;
-        }
-        c->lookup_pending = true;
+        start_path(c);
+    } else if (cnet_is_ip(c->host)) {
+        /* An IP literal: no lookup, no 'lookup' event, and the connect(2) on the next tick. */
+        c->state = CNET__CONN_START;
+        cnet__tick_embedded(s->loop, &c->tick, tick_start, c, &cnet__conn_ref_ops);
+    } else {
+        /* Last: a custom resolver may answer, or even destroy the socket, inside this call. */
+        if ((err = cnet__lookup_start(c)) != 0)
+            fail_later(c, err);
     }
     return 0;
 }
@@ -418,9 +583,11 @@ int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
     cnet_socket_t *s;
     int err;
 
-    if (!out || !opts)
+    if (!out)
         return CNET_ERR_INVALID_ARG_TYPE;
     *out = NULL;
+    if (!opts)
+        return CNET_ERR_MISSING_ARGS;
     if ((err = cnet__opts_load(&o, sizeof o, opts, CNET__CONNECT_OPTS_V1)) != 0)
         return err;
     so.allow_half_open = o.allow_half_open;

@@ -69,7 +69,8 @@ static void socket_free(cnet_socket_t *s)
     cnet_loop_t *loop = s->loop;
 
     cnet__emitter_free(&s->em);
-    cnet__free(s->err);
+    cnet__errinfo_free(s->err);
+    cnet__free(s->attempted);
     if (s->framer) {
         cnet__framer_free(s->framer);
         cnet__free(s->framer);
