@@ -690,9 +690,20 @@ CNET_EXTERN bool cnet_socket_writable_need_drain(const cnet_socket_t *s);
 CNET_EXTERN uint64_t cnet_socket_bytes_read(const cnet_socket_t *s);    /* socket.bytesRead */
 CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s); /* socket.bytesWritten */
 
-/** socket.remoteAddress / remotePort / remoteFamily in one call. CNET_ENOTCONN if not connected. */
+/**
+ * socket.remoteAddress / remotePort / remoteFamily in one call.
+ * The endpoints are captured when the connection is established, so both
+ * this and cnet_socket_address() keep answering once the socket is closed
+ * (during and after 'close', on a retained socket), also after the peer
+ * reset it, for client, accepted and Unix sockets alike (since 0.3). Node
+ * keeps remoteAddress only if it was read while connected, and forgets
+ * address() at destroy; see docs/design.md. A Unix socket's ends are paths
+ * ("" for an unnamed one), with port -1 and family 0.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOTCONN (never connected, or
+ *   connecting again after a close).
+ */
 CNET_EXTERN int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out);
-/** socket.address() (localAddress / localPort / family). CNET_ENOTCONN if not connected. */
+/** socket.address() (localAddress / localPort / family). As cnet_socket_remote_address(). */
 CNET_EXTERN int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out);
 
 /* EventEmitter. --------------------------------------------------------------

@@ -212,6 +212,33 @@ typedef struct cnet__wreq cnet__wreq_t;
 typedef struct cnet__wbatch cnet__wbatch_t;
 typedef struct cnet__connect cnet__connect_t;
 
+/*
+ * The endpoints of a connection, captured once when it is established
+ * (cnet__socket_cache_fd), so that address() and remoteAddress still answer
+ * after 'close': the kernel forgets a TCP peer as soon as the connection is
+ * reset or fully closed (getpeername: ENOTCONN in CLOSED and TIME_WAIT).
+ * Two sockaddr_in6-sized slots for TCP; a pipe's paths go to the heap.
+ */
+typedef union cnet__sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} cnet__sockaddr_t;
+
+typedef struct cnet__pipe_names {
+    uint8_t local_len, peer_len;
+    char names[]; /* local_len bytes of the local path, then peer_len of the peer's */
+} cnet__pipe_names_t;
+
+enum { CNET__ENDS_NONE, CNET__ENDS_IP, CNET__ENDS_PIPE };
+
+typedef union cnet__endpoints {
+    struct {
+        cnet__sockaddr_t local, peer; /* sa_family AF_UNSPEC where getsockname/peername failed */
+    } ip;
+    cnet__pipe_names_t *pipe;
+} cnet__endpoints_t;
+
 /* Any libuv stream a socket or server can sit on; the flags say which. */
 typedef union cnet__handle {
     uv_handle_t handle;
@@ -253,6 +280,7 @@ struct cnet_socket_s {
     unsigned keep_alive_delay_ms;
     bool pipe_end;           /* end dst when we end */
     bool pipe_paused;        /* paused by pipe() backpressure */
+    uint8_t ends_kind;       /* what ends holds (CNET__ENDS_*), see sockaddr.c */
     cnet__connect_t *conn;   /* connect state while connecting */
     cnet__errinfo_t *err;    /* the error to report, if any */
     cnet__wreq_t *cancelled; /* writes failed by destroy, reported before close */
@@ -260,6 +288,7 @@ struct cnet_socket_s {
     cnet_write_cb end_cb;    /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;
     cnet_socket_t *pipe_src; /* pipe(): who writes into us, or NULL */
+    cnet__endpoints_t ends;  /* local and remote endpoints, kept past 'close' (sockaddr.c) */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -279,7 +308,7 @@ static inline void cnet__socket_touch(cnet_socket_t *s)
     if (s->timeout_ms)
         cnet__socket_touch_slow(s);
 }
-/* Caches the fd of a connected stream for the try-write fast path. */
+/* Caches the fd of a connected stream for the try-write fast path, and its endpoints. */
 void cnet__socket_cache_fd(cnet_socket_t *s);
 void cnet__socket_apply_options(cnet_socket_t *s);
 void cnet__socket_maybe_close(cnet_socket_t *s);
@@ -296,6 +325,10 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
                        cnet_write_cb cb, void *arg);
 void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len);
 void cnet__stream_on_eof(cnet_socket_t *s);
+
+/* Endpoints kept past 'close' (sockaddr.c). */
+void cnet__socket_capture_endpoints(cnet_socket_t *s);
+void cnet__socket_free_endpoints(cnet_socket_t *s);
 
 /* pipe() (pipe.c). */
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);

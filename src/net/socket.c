@@ -10,7 +10,7 @@
  * CNET__S_DESTROYED afterwards before touching I/O again.
  *
  * Sections: lifetime -> emitting -> destroy/close -> public API (state,
- * options, listeners).
+ * options, listeners). Addresses are in sockaddr.c.
  */
 #include "internal.h"
 
@@ -74,6 +74,7 @@ static void socket_free(cnet_socket_t *s)
         cnet__framer_free(s->framer);
         cnet__free(s->framer);
     }
+    cnet__socket_free_endpoints(s);
     loop->alive--;
     cnet__free(s);
 }
@@ -279,6 +280,7 @@ void cnet__socket_cache_fd(cnet_socket_t *s)
 {
     uv_os_fd_t fd;
     s->fd = uv_fileno(&s->h.handle, &fd) == 0 ? fd : -1;
+    cnet__socket_capture_endpoints(s);
 }
 
 /* ---- options applied when the handle exists ------------------------------ */
@@ -502,44 +504,6 @@ uint64_t cnet_socket_bytes_read(const cnet_socket_t *s)
 uint64_t cnet_socket_bytes_written(const cnet_socket_t *s)
 {
     return s ? s->bytes_written : 0;
-}
-
-static int sock_name(const cnet_socket_t *s, cnet_address_t *out, bool peer)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss, err;
-
-    if (!s || !out)
-        return CNET_ERR_INVALID_ARG_TYPE;
-    if (!(s->flags & CNET__S_HANDLE) || !(s->flags & CNET__S_CONNECTED))
-        return CNET_ENOTCONN;
-    if (s->flags & CNET__S_PIPE) {
-        char path[CNET_ADDRSTRLEN];
-        size_t n = sizeof path;
-        err = peer ? uv_pipe_getpeername(&s->h.pipe, path, &n)
-                   : uv_pipe_getsockname(&s->h.pipe, path, &n);
-        if (err)
-            return cnet__err_from_uv(err);
-        memset(out, 0, sizeof *out);
-        memcpy(out->address, path, n < sizeof out->address ? n : sizeof out->address - 1);
-        out->port = -1;
-        return 0;
-    }
-    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *)&ss, &len)
-               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *)&ss, &len);
-    if (err)
-        return cnet__err_from_uv(err);
-    return cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, out);
-}
-
-int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out)
-{
-    return sock_name(s, out, true);
-}
-
-int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out)
-{
-    return sock_name(s, out, false);
 }
 
 /* ---- pause / resume ------------------------------------------------------- */
