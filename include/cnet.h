@@ -623,6 +623,16 @@ CNET_EXTERN void cnet_socket_destroy(cnet_socket_t *s);
 /** socket.destroy(err): as cnet_socket_destroy(), then 'error' with @p code, then 'close'
  * (had_error true). */
 CNET_EXTERN void cnet_socket_destroy_with_error(cnet_socket_t *s, int code);
+/**
+ * socket.destroy(err) with an error of your own (since 0.3): as
+ * cnet_socket_destroy_with_error(), and the 'error' event's error carries
+ * @p code and @p message (copied at once, up to 511 bytes; NULL: the code's
+ * own message), with no syscall, address or port: what node's 'error' gets
+ * from `destroy(Object.assign(new Error(message), {code}))`. A @p code that
+ * is not negative becomes CNET_ERR_INVALID_ARG_VALUE. No-op on a destroyed
+ * socket (no 'error' then, as in node) and on NULL.
+ */
+CNET_EXTERN void cnet_socket_destroy_with_message(cnet_socket_t *s, int code, const char *message);
 /** socket.resetAndDestroy(): close with a TCP RST (SO_LINGER 0). ERR_INVALID_ARG_TYPE on a pipe. */
 CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
 
@@ -638,20 +648,45 @@ CNET_EXTERN bool cnet_socket_is_paused(const cnet_socket_t *s);
 /* Options. ------------------------------------------------------------------ */
 
 /**
- * socket.setTimeout(ms): emit 'timeout' after @p ms without reads or writes.
- * Notify-only (the socket stays open), re-armed by any I/O; 0 disables.
- * @p cb (may be NULL) is added as a once 'timeout' listener.
+ * socket.setTimeout(ms, cb): emit 'timeout' after @p ms without reads or
+ * writes. Notify-only (the socket stays open), re-armed by any I/O.
+ * With @p ms > 0, @p cb (may be NULL) is added as a once 'timeout' listener
+ * (twice if given twice, as in node). With @p ms 0 the timeout is disabled
+ * and @p cb, if given, is removed as a 'timeout' listener (node's
+ * removeListener: the most recently added one with that cb and arg).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_STREAM_DESTROYED (node
+ *   ignores the call then), CNET_ENOMEM; a failed call changes nothing.
  */
 CNET_EXTERN int cnet_socket_set_timeout(cnet_socket_t *s, unsigned ms, cnet_socket_cb cb,
                                         void *arg);
-/** socket.timeout: the current idle timeout in ms, 0 when none. */
+/** socket.timeout: the current idle timeout in ms, 0 when none (or never set). */
 CNET_EXTERN unsigned cnet_socket_get_timeout(const cnet_socket_t *s);
+/**
+ * Whether socket.timeout is defined (since 0.3): true once a
+ * cnet_socket_set_timeout() succeeded, even with 0 (or connect's timeout_ms
+ * gave one); false before, where node's socket.timeout is undefined. The
+ * value is then cnet_socket_get_timeout().
+ */
+CNET_EXTERN bool cnet_socket_has_timeout(const cnet_socket_t *s);
 /** socket.setNoDelay(enable); applied at connect if called earlier. */
 CNET_EXTERN int cnet_socket_set_no_delay(cnet_socket_t *s, bool enable);
-/** socket.setKeepAlive(enable, initialDelay in ms); applied at connect if called earlier. */
+/**
+ * socket.setKeepAlive(enable, initialDelay in ms); applied at connect if
+ * called earlier. As node, the delay is truncated to whole seconds: under
+ * 1000 ms only SO_KEEPALIVE is set and the system's TCP_KEEPIDLE (and
+ * TCP_KEEPINTVL, TCP_KEEPCNT) are left as they are; from 1000 ms on,
+ * TCP_KEEPIDLE is that many seconds, TCP_KEEPINTVL 1 and TCP_KEEPCNT 10.
+ * A call that changes neither the switch nor the seconds makes no system
+ * call (node's rule). No-op on a Unix socket. The keep_alive_initial_delay_ms
+ * of cnet_server_opts_t and cnet_connect_opts_t follow the same rule.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, or the setsockopt error (CNET_E*).
+ */
 CNET_EXTERN int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable,
                                            unsigned initial_delay_ms);
-/** writableHighWaterMark: the write queue size at which write() returns 1. */
+/**
+ * writableHighWaterMark: the write queue size at which write() returns 1.
+ * It is also what cnet_socket_readable_high_water_mark() reports.
+ */
 CNET_EXTERN int cnet_socket_set_high_water_mark(cnet_socket_t *s, size_t bytes);
 CNET_EXTERN size_t cnet_socket_get_high_water_mark(const cnet_socket_t *s);
 /** socket.ref() / unref(): whether this socket keeps cnet_loop_run() going. */
@@ -689,6 +724,32 @@ CNET_EXTERN size_t cnet_socket_writable_length(const cnet_socket_t *s);
 CNET_EXTERN bool cnet_socket_writable_need_drain(const cnet_socket_t *s);
 CNET_EXTERN uint64_t cnet_socket_bytes_read(const cnet_socket_t *s);    /* socket.bytesRead */
 CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s); /* socket.bytesWritten */
+/** socket.writableCorked (since 0.3): cork() calls not yet undone by uncork(); end() resets it. */
+CNET_EXTERN unsigned cnet_socket_writable_corked(const cnet_socket_t *s);
+/** socket.writableEnded (since 0.3): end() was called (also the automatic one after 'end'). */
+CNET_EXTERN bool cnet_socket_writable_ended(const cnet_socket_t *s);
+/** socket.writableFinished (since 0.3): 'finish' was emitted (true in its listeners). */
+CNET_EXTERN bool cnet_socket_writable_finished(const cnet_socket_t *s);
+/**
+ * socket.readableHighWaterMark (since 0.3): node's highWaterMark option sets
+ * both sides, so this is cnet_socket_get_high_water_mark() (16 KiB unless
+ * the socket or server options gave one). Informational: cnet does not
+ * buffer reads in user space (see cnet_socket_pause()).
+ */
+CNET_EXTERN size_t cnet_socket_readable_high_water_mark(const cnet_socket_t *s);
+/**
+ * socket.readableEncoding (since 0.3): the canonical name of the encoding
+ * set by cnet_socket_set_encoding() ("utf8", "hex", "latin1" for "binary",
+ * "utf16le" for "ucs2"...), static; NULL for raw bytes.
+ */
+CNET_EXTERN const char *cnet_socket_readable_encoding(const cnet_socket_t *s);
+/**
+ * socket.server (since 0.3): the server that accepted @p s, NULL for a
+ * client socket. The socket keeps the server allocated until its own
+ * 'close' listeners have returned, so the pointer is valid until then
+ * (also inside 'close'); afterwards, on a socket you retained, it is NULL.
+ */
+CNET_EXTERN cnet_server_t *cnet_socket_server(const cnet_socket_t *s);
 
 /**
  * socket.remoteAddress / remotePort / remoteFamily in one call.

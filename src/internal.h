@@ -280,6 +280,7 @@ struct cnet_socket_s {
     unsigned keep_alive_delay_ms;
     bool pipe_end;           /* end dst when we end */
     bool pipe_paused;        /* paused by pipe() backpressure */
+    bool timeout_set;        /* setTimeout() was called: node's socket.timeout !== undefined */
     uint8_t ends_kind;       /* what ends holds (CNET__ENDS_*), see sockaddr.c */
     cnet__connect_t *conn;   /* connect state while connecting */
     cnet__errinfo_t *err;    /* the error to report, if any */
