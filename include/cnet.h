@@ -467,11 +467,42 @@ CNET_EXTERN size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_eve
  * 6. SOCKETS
  * ------------------------------------------------------------------------ */
 
+/**
+ * node's onread callback (the `onread: {buffer, callback}` socket option):
+ * @p nread bytes (> 0) were read into @p buf, the buffer you supplied (or
+ * your buffer function last returned); nothing is copied. The next read
+ * into that buffer comes only after this callback has returned (with a
+ * buffer function, only once it hands that buffer out again), so keep the
+ * bytes until then. Return false to stop reading (node's readStop):
+ * nothing more is read, and unread bytes wait in the kernel, until
+ * cnet_socket_resume() (or pipe(), which resumes). Any call is allowed here,
+ * destroy included.
+ */
+typedef bool (*cnet_onread_fn)(cnet_socket_t *s, size_t nread, char *buf, void *arg);
+/**
+ * onread's buffer as a function (node's `buffer: () => Buffer`): returns the
+ * buffer the next reads go into and stores its size in @p *len. Called once
+ * the connection is up (before 'connect') and again after every
+ * cnet_onread_fn call. NULL (or *len 0) keeps the current buffer; with no
+ * buffer at all the first read fails: 'error' CNET_ENOBUFS (syscall "read").
+ */
+typedef char *(*cnet_onread_buffer_fn)(cnet_socket_t *s, size_t *len, void *arg);
+
 /** new net.Socket(options). */
 typedef struct cnet_socket_opts {
     size_t size;            /* sizeof the struct: set by CNET_SOCKET_OPTS_INIT */
     bool allow_half_open;   /* stay writable after the peer's FIN until end() */
     size_t high_water_mark; /* write highWaterMark in bytes; 0: 16 KiB */
+    /*
+     * Since 0.3: node's onread option, see "Reading into your own buffer".
+     * Give onread and either onread_buffer with onread_buffer_len, or
+     * onread_buffer_fn; anything else is CNET_ERR_INVALID_ARG_VALUE.
+     */
+    char *onread_buffer; /* yours: valid until 'close' (or until the function replaces it) */
+    size_t onread_buffer_len;
+    cnet_onread_buffer_fn onread_buffer_fn;
+    cnet_onread_fn onread; /* NULL: no onread, reads are 'data' events */
+    void *onread_arg;      /* passed to both functions */
 } cnet_socket_opts_t;
 #define CNET_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_socket_opts_t)
 
@@ -479,7 +510,8 @@ typedef struct cnet_socket_opts {
  * new net.Socket(): an unconnected socket on @p loop (NULL: default loop).
  * It is freed after its 'close' event; a socket that is never connected is
  * freed by cnet_socket_destroy().
- * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE.
+ * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE
+ *   (onread fields that do not fit together).
  */
 CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts,
                                 cnet_socket_t **out);
@@ -498,6 +530,17 @@ typedef struct cnet_connect_opts {
     bool keep_alive;
     unsigned keep_alive_initial_delay_ms;
     bool allow_half_open; /* net.connect() options carry it too */
+    /*
+     * Since 0.3: net.connect({onread}), as in cnet_socket_opts_t. Only
+     * cnet_create_connection() (and so net.connect) uses them, as node's
+     * Socket constructor does; cnet_socket_connect_opts() on an existing
+     * socket ignores them, as node's socket.connect() does.
+     */
+    char *onread_buffer;
+    size_t onread_buffer_len;
+    cnet_onread_buffer_fn onread_buffer_fn;
+    cnet_onread_fn onread;
+    void *onread_arg;
 } cnet_connect_opts_t;
 #define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
@@ -524,6 +567,8 @@ CNET_EXTERN int cnet_socket_connect_path(cnet_socket_t *s, const char *path,
 /**
  * net.createConnection(options, connectListener): new socket + connect in
  * one call on @p loop (NULL: default). On failure nothing is created.
+ * Besides cnet_socket_connect_opts()'s codes: CNET_ERR_INVALID_ARG_VALUE for
+ * onread fields that do not fit together.
  */
 CNET_EXTERN int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
                                        cnet_socket_cb on_connect, void *arg, cnet_socket_t **out);
@@ -640,10 +685,29 @@ CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
 
 /** socket.pause(): stop 'data' events; unread bytes wait in the kernel, none is lost. */
 CNET_EXTERN void cnet_socket_pause(cnet_socket_t *s);
-/** socket.resume() */
+/** socket.resume(); also restarts reading that an onread callback stopped by returning false. */
 CNET_EXTERN void cnet_socket_resume(cnet_socket_t *s);
 /** socket.isPaused() */
 CNET_EXTERN bool cnet_socket_is_paused(const cnet_socket_t *s);
+
+/*
+ * Reading into your own buffer (node's onread option; since 0.3). With
+ * cnet_socket_opts_t.onread (or cnet_connect_opts_t's, for
+ * cnet_create_connection), every read goes straight from the kernel into
+ * your buffer and your callback gets it: no copy, no 'data' event. Then:
+ *   - 'data' is never emitted; setEncoding and framing do not apply to what
+ *     is read (cnet_socket_set_encoding() still succeeds, as in node, and
+ *     framing still frames cnet_socket_write_frame()), and pipe() moves no
+ *     bytes: the source's 'end' still ends the destination (node does the
+ *     same, since pipe() feeds on 'data').
+ *   - 'end' comes at EOF as usual, then 'finish'/'close' as usual; bytesRead
+ *     and setTimeout count these reads.
+ *   - a callback returning false stops reading; cnet_socket_is_paused()
+ *     stays false (node's isPaused() too) and cnet_socket_resume() restarts.
+ *     pause()/resume() work as on any socket.
+ *   - a read error destroys the socket with 'error' (syscall "read").
+ * Accepted sockets have no onread (node's server has no such option).
+ */
 
 /* Options. ------------------------------------------------------------------ */
 

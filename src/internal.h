@@ -211,6 +211,7 @@ enum {
 typedef struct cnet__wreq cnet__wreq_t;
 typedef struct cnet__wbatch cnet__wbatch_t;
 typedef struct cnet__connect cnet__connect_t;
+typedef struct cnet__onread cnet__onread_t;
 
 /*
  * The endpoints of a connection, captured once when it is established
@@ -289,6 +290,7 @@ struct cnet_socket_s {
     cnet_write_cb end_cb;    /* end()'s callback: at 'finish', or ECANCELED */
     void *end_arg;
     cnet_socket_t *pipe_src; /* pipe(): who writes into us, or NULL */
+    cnet__onread_t *onread;  /* node's onread option (onread.c), or NULL */
     cnet__endpoints_t ends;  /* local and remote endpoints, kept past 'close' (sockaddr.c) */
 };
 
@@ -330,6 +332,16 @@ void cnet__stream_on_eof(cnet_socket_t *s);
 /* Endpoints kept past 'close' (sockaddr.c). */
 void cnet__socket_capture_endpoints(cnet_socket_t *s);
 void cnet__socket_free_endpoints(cnet_socket_t *s);
+
+/* node's onread option (onread.c): reads go straight into the user's buffer. */
+int cnet__onread_init(cnet_socket_t *s, const cnet_socket_opts_t *opts);
+void cnet__onread_free(cnet_socket_t *s);
+/* Once connected, from a libuv callback: the buffer function's first call. */
+void cnet__onread_connected(cnet_socket_t *s);
+/* Copies the onread fields of connect options into socket options (net.connect). */
+void cnet__onread_opts_from_connect(cnet_socket_opts_t *so, const cnet_connect_opts_t *o);
+void cnet__onread_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void cnet__onread_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* pipe() (pipe.c). */
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);

@@ -8,11 +8,14 @@
  *   - setKeepAlive: node's whole seconds, read back with getsockopt;
  *   - setTimeout(0, cb) removes cb; twice adds it twice; has_timeout;
  *   - accessors (corked, ended, finished, encoding, readable hwm, server)
- *     and destroy with a message.
+ *     and destroy with a message;
+ *   - onread: zero-copy reads into the user's buffer, stop by returning
+ *     false, buffer functions, and how it combines with 'data', encodings,
+ *     framing and pipe().
  * Node's behaviour is in tests/conformance/sockopt_*.js.
  */
 #include "harness.h"
-#include "internal.h" /* white-box: s->fd for getsockopt */
+#include "internal.h" /* white-box: s->fd for getsockopt, loop->uv for test timers */
 #include "socket_recorder.h"
 
 #include <netinet/tcp.h>
@@ -711,6 +714,361 @@ static void test_destroy_with_message(void)
     end_loop(loop);
 }
 
+/* ---- 5. onread ------------------------------------------------------------ */
+
+/* A libuv timer on the cnet loop, to resume a while after reading stopped. */
+typedef struct {
+    uv_timer_t t;
+    void (*fn)(void *);
+    void *arg;
+} ttimer_t;
+
+static void ttimer_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void ttimer_fire(uv_timer_t *t)
+{
+    ttimer_t *x = (ttimer_t *)t;
+    x->fn(x->arg);
+    uv_close((uv_handle_t *)t, ttimer_closed);
+}
+
+static void after_ms(cnet_loop_t *loop, uint64_t ms, void (*fn)(void *), void *arg)
+{
+    ttimer_t *x = calloc(1, sizeof *x);
+    ASSERT(x != NULL);
+    x->fn = fn;
+    x->arg = arg;
+    ASSERT_EQ(0, uv_timer_init(loop->uv, &x->t));
+    ASSERT_EQ(0, uv_timer_start(&x->t, ttimer_fire, ms, 0));
+}
+
+typedef struct {
+    char buf[4];      /* the one buffer (static mode) */
+    char bufs[2][3];  /* alternated by the buffer function */
+    char *last_given; /* what the buffer function returned last */
+    int gens;         /* buffer function calls */
+    bool gen_null;    /* the buffer function gives no buffer */
+    char got[256];
+    size_t got_len;
+    int reads, datas, frames, ends, closes, errors, err_code;
+    bool stop_first;  /* return false from the first callback */
+    bool pause_first; /* pause() in the first callback, return true */
+    bool destroy_first;
+    bool wrong_buf;
+    bool paused_seen;
+    cnet_loop_t *loop;
+    cnet_socket_t *s;
+    size_t reads_at_resume;
+} or_t;
+
+static bool or_cb(cnet_socket_t *s, size_t nread, char *buf, void *arg)
+{
+    or_t *o = arg;
+
+    ASSERT_EQ(0, in_call);
+    ASSERT(nread > 0);
+    if (o->gens ? buf != o->last_given : buf != o->buf)
+        o->wrong_buf = true; /* zero copy: the very buffer we gave */
+    if (cnet_socket_is_paused(s))
+        o->paused_seen = true;
+    ASSERT(o->got_len + nread <= sizeof o->got);
+    memcpy(o->got + o->got_len, buf, nread);
+    o->got_len += nread;
+    if (o->reads++ == 0) {
+        if (o->destroy_first) {
+            VCALL(cnet_socket_destroy(s));
+            return true;
+        }
+        if (o->pause_first) {
+            VCALL(cnet_socket_pause(s));
+            return true;
+        }
+        return !o->stop_first;
+    }
+    return true;
+}
+
+static char *or_gen(cnet_socket_t *s, size_t *len, void *arg)
+{
+    or_t *o = arg;
+
+    ASSERT_EQ(0, in_call);
+    if (o->gen_null) {
+        o->gens++;
+        return NULL;
+    }
+    o->last_given = o->bufs[o->gens++ % 2];
+    *len = sizeof o->bufs[0];
+    return o->last_given;
+}
+
+static void or_event(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    or_t *o = arg;
+
+    ASSERT_EQ(0, in_call);
+    switch (ev->type) {
+    case CNET_EVENT_DATA:
+        o->datas++;
+        break;
+    case CNET_EVENT_FRAME:
+        o->frames++;
+        break;
+    case CNET_EVENT_END:
+        o->ends++;
+        break;
+    case CNET_EVENT_ERROR:
+        o->errors++;
+        o->err_code = ev->error->code;
+        break;
+    case CNET_EVENT_CLOSE:
+        o->closes++;
+        break;
+    default:
+        break;
+    }
+}
+
+static void or_attach(cnet_socket_t *s, or_t *o)
+{
+    static const cnet_event_type_t types[] = {CNET_EVENT_DATA, CNET_EVENT_FRAME, CNET_EVENT_END,
+                                              CNET_EVENT_ERROR, CNET_EVENT_CLOSE};
+    o->s = s;
+    for (size_t i = 0; i < CNET__ARRAY_SIZE(types); i++)
+        ASSERT_OK(CALL(cnet_socket_on(s, types[i], or_event, o)));
+}
+
+/* The server writes @p or_payload and ends, on every connection. */
+static const char *or_payload = "0123456789";
+
+static void or_server_conn(srvctx_t *c, cnet_socket_t *s, int i)
+{
+    ASSERT_OK(CALL(cnet_socket_end_str(s, or_payload)));
+}
+
+static void or_resume(void *arg)
+{
+    or_t *o = arg;
+    /* Stopped: nothing was read since, though the peer sent everything. */
+    o->reads_at_resume = (size_t)o->reads;
+    VCALL(cnet_socket_resume(o->s));
+}
+
+static void or_connected(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    or_t *o = arg;
+    if (o->stop_first || o->pause_first)
+        after_ms(o->loop, 60, or_resume, o);
+}
+
+static cnet_socket_t *or_connect(cnet_loop_t *loop, int port, or_t *o, bool fn)
+{
+    cnet_connect_opts_t c = CNET_CONNECT_OPTS_INIT;
+    cnet_socket_t *s;
+
+    o->loop = loop;
+    c.port = port;
+    c.host = "127.0.0.1";
+    if (fn) {
+        c.onread_buffer_fn = or_gen;
+    } else {
+        c.onread_buffer = o->buf;
+        c.onread_buffer_len = sizeof o->buf;
+    }
+    c.onread = or_cb;
+    c.onread_arg = o;
+    ASSERT_OK(CALL(cnet_create_connection(loop, &c, or_connected, o, &s)));
+    or_attach(s, o);
+    return s;
+}
+
+static void run_onread(or_t *o, bool fn, void (*setup)(cnet_socket_t *s, or_t *o))
+{
+    cnet_loop_t *loop = new_loop();
+    srvctx_t sc = {0};
+    cnet_socket_t *s;
+
+    sc.on_conn = or_server_conn;
+    sc.close_after = 1;
+    srv_start(loop, &sc, NULL, NULL);
+    s = or_connect(loop, sc.port, o, fn);
+    if (setup)
+        setup(s, o);
+    ASSERT_OK(cnet_loop_run(loop));
+    srv_free(&sc);
+    end_loop(loop);
+}
+
+static void or_setup_text_and_framing(cnet_socket_t *s, or_t *o)
+{
+    cnet_framing_opts_t f = CNET_FRAMING_OPTS_INIT;
+
+    ASSERT_OK(cnet_socket_set_encoding(s, "hex")); /* accepted, but reads are raw */
+    f.mode = CNET_FRAMING_FIXED;
+    f.record_size = 2;
+    ASSERT_OK(cnet_socket_set_framing(s, &f)); /* write_frame() would frame; reads do not */
+}
+
+static void test_onread_static(void)
+{
+    or_t *o = calloc(1, sizeof *o);
+
+    test_set_phase("onread: one buffer, no 'data', encoding and framing unused");
+    run_onread(o, false, or_setup_text_and_framing);
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_MEM_EQ(or_payload, o->got, 10);
+    ASSERT(o->reads >= 3); /* a 4-byte buffer: 10 bytes take three reads at least */
+    ASSERT(!o->wrong_buf);
+    ASSERT_EQ(0, o->datas);
+    ASSERT_EQ(0, o->frames);
+    ASSERT_EQ(1, o->ends);
+    ASSERT_EQ(0, o->errors);
+    ASSERT_EQ(1, o->closes);
+    free(o);
+}
+
+static void test_onread_stop_and_resume(void)
+{
+    or_t *o = calloc(1, sizeof *o);
+
+    test_set_phase("onread: false stops reading until resume()");
+    o->stop_first = true;
+    run_onread(o, false, NULL);
+    ASSERT_EQ(1, o->reads_at_resume); /* 60 ms with all 10 bytes waiting: no read */
+    ASSERT(!o->paused_seen);          /* isPaused() stays false (node) */
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_MEM_EQ(or_payload, o->got, 10);
+    ASSERT_EQ(1, o->ends);
+    ASSERT_EQ(1, o->closes);
+    free(o);
+
+    test_set_phase("onread: pause() inside the callback");
+    o = calloc(1, sizeof *o);
+    o->pause_first = true;
+    run_onread(o, false, NULL);
+    ASSERT_EQ(1, o->reads_at_resume);
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_EQ(1, o->ends);
+    free(o);
+}
+
+static void test_onread_buffer_fn(void)
+{
+    or_t *o = calloc(1, sizeof *o);
+
+    test_set_phase("onread: a buffer function");
+    run_onread(o, true, NULL);
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_MEM_EQ(or_payload, o->got, 10);
+    ASSERT(!o->wrong_buf);            /* each read went into the buffer returned last */
+    ASSERT_EQ(o->reads + 1, o->gens); /* once connected, then after every callback */
+    ASSERT_EQ(1, o->ends);
+    free(o);
+
+    test_set_phase("onread: a buffer function with no buffer");
+    o = calloc(1, sizeof *o);
+    o->gen_null = true;
+    run_onread(o, true, NULL);
+    ASSERT_EQ(0, o->reads);
+    ASSERT_EQ(1, o->errors);
+    ASSERT_EQ(CNET_ENOBUFS, o->err_code);
+    ASSERT_EQ(1, o->closes);
+    free(o);
+}
+
+static void test_onread_destroy_inside(void)
+{
+    or_t *o = calloc(1, sizeof *o);
+
+    test_set_phase("onread: destroy inside the callback");
+    o->destroy_first = true;
+    run_onread(o, false, NULL);
+    ASSERT_EQ(1, o->reads);
+    ASSERT_EQ(0, o->ends);
+    ASSERT_EQ(1, o->closes);
+    free(o);
+}
+
+/* pipe(): the bytes go to onread, not through the pipe; the source's 'end' still ends dst. */
+static void test_onread_pipe(void)
+{
+    cnet_loop_t *loop = new_loop();
+    srvctx_t sc = {0};
+    or_t *o = calloc(1, sizeof *o);
+    cnet_socket_t *src, *dst;
+
+    test_set_phase("onread: pipe() moves no bytes, but ends");
+    sc.on_conn = or_server_conn;
+    sc.close_after = 2;
+    srv_start(loop, &sc, NULL, NULL);
+    src = or_connect(loop, sc.port, o, false);
+    dst = connect_to(loop, sc.port, NULL, NULL);
+    ASSERT_OK(CALL(cnet_socket_pipe(src, dst, true)));
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_EQ(2, sc.nconn);
+    /* What the server's second connection (dst's peer) received. */
+    ASSERT_EQ(0, sc.rec[1]->data_len);
+    ASSERT(strstr(test_log_str(&sc.rec[1]->log), "end") != NULL);
+    srv_free(&sc);
+    end_loop(loop);
+    free(o);
+}
+
+static void test_onread_options(void)
+{
+    cnet_socket_opts_t so = CNET_SOCKET_OPTS_INIT;
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_loop_t *loop = new_loop();
+    srvctx_t sc = {0};
+    or_t *o = calloc(1, sizeof *o);
+    char buf[8];
+    cnet_socket_t *s = NULL;
+
+    test_set_phase("onread: options");
+    /* A callback without a buffer, a buffer without a callback, both buffers, a zero size. */
+    so.onread = or_cb;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_new(loop, &so, &s));
+    so.onread_buffer = buf;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_new(loop, &so, &s));
+    so.onread_buffer_len = sizeof buf;
+    so.onread_buffer_fn = or_gen;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_new(loop, &so, &s));
+    so.onread_buffer_fn = NULL;
+    so.onread = NULL;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_new(loop, &so, &s));
+    ASSERT(s == NULL);
+    co.port = 1;
+    co.host = "127.0.0.1";
+    co.onread_buffer_fn = or_gen;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_create_connection(loop, &co, NULL, NULL, &s));
+    ASSERT(s == NULL);
+    ASSERT_EQ(0, cnet_loop_alive(loop));
+
+    /* new net.Socket({onread}) then connect(). */
+    memset(&so, 0, sizeof so);
+    so.size = sizeof so;
+    so.onread_buffer = o->buf;
+    so.onread_buffer_len = sizeof o->buf;
+    so.onread = or_cb;
+    so.onread_arg = o;
+    ASSERT_OK(cnet_socket_new(loop, &so, &s));
+    or_attach(s, o);
+    sc.on_conn = or_server_conn;
+    sc.close_after = 1;
+    srv_start(loop, &sc, NULL, NULL);
+    ASSERT_OK(CALL(cnet_socket_connect(s, sc.port, "127.0.0.1", NULL, NULL)));
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_EQ(10, o->got_len);
+    ASSERT_EQ(0, o->datas);
+    srv_free(&sc);
+    end_loop(loop);
+    free(o);
+}
+
 int main(void)
 {
     test_watchdog(20);
@@ -724,5 +1082,11 @@ int main(void)
     test_accessors_fresh();
     test_accessors_connected();
     test_destroy_with_message();
+    test_onread_static();
+    test_onread_stop_and_resume();
+    test_onread_buffer_fn();
+    test_onread_destroy_inside();
+    test_onread_pipe();
+    test_onread_options();
     return 0;
 }

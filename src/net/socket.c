@@ -10,8 +10,8 @@
  * CNET__S_DESTROYED afterwards before touching I/O again.
  *
  * Sections: lifetime -> emitting -> destroy/close -> public API (state,
- * options, listeners). Addresses are in sockaddr.c, read-only properties in
- * accessors.c.
+ * options, listeners). Addresses are in sockaddr.c, the onread read path in
+ * onread.c, read-only properties in accessors.c.
  */
 #include "internal.h"
 
@@ -24,6 +24,7 @@
 int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out)
 {
     cnet_socket_t *s;
+    int err;
 
     loop = cnet__loop_or_default(loop);
     if (!loop)
@@ -41,6 +42,10 @@ int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_s
             s->flags |= CNET__S_HALF_OPEN;
         if (opts->high_water_mark)
             s->hwm = opts->high_water_mark;
+    }
+    if (opts && (err = cnet__onread_init(s, opts)) != 0) {
+        cnet__free(s);
+        return err;
     }
     loop->alive++;
     *out = s;
@@ -75,6 +80,7 @@ static void socket_free(cnet_socket_t *s)
         cnet__framer_free(s->framer);
         cnet__free(s->framer);
     }
+    cnet__onread_free(s);
     cnet__socket_free_endpoints(s);
     loop->alive--;
     cnet__free(s);
@@ -312,6 +318,9 @@ static int keep_alive_apply(cnet_socket_t *s, bool enable, unsigned secs)
 
 void cnet__socket_apply_options(cnet_socket_t *s)
 {
+    /* The connection is up: onread's buffer function gives the first buffer (before 'connect'). */
+    if (s->onread)
+        cnet__onread_connected(s);
     if (!(s->flags & CNET__S_HANDLE) || (s->flags & CNET__S_PIPE))
         return;
     if (s->flags & CNET__S_NO_DELAY_SET)
@@ -553,7 +562,8 @@ void cnet_socket_pause(cnet_socket_t *s)
 
 void cnet_socket_resume(cnet_socket_t *s)
 {
-    if (!s || !(s->flags & CNET__S_PAUSED))
+    /* With onread, a callback that returned false stopped reading without pausing (node). */
+    if (!s || (!(s->flags & CNET__S_PAUSED) && !s->onread))
         return;
     s->flags &= ~CNET__S_PAUSED;
     cnet__stream_start_reading(s);
