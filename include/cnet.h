@@ -489,11 +489,42 @@ CNET_EXTERN size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_eve
  * 6. SOCKETS
  * ------------------------------------------------------------------------ */
 
+/**
+ * node's onread callback (the `onread: {buffer, callback}` socket option):
+ * @p nread bytes (> 0) were read into @p buf, the buffer you supplied (or
+ * your buffer function last returned); nothing is copied. The next read
+ * into that buffer comes only after this callback has returned (with a
+ * buffer function, only once it hands that buffer out again), so keep the
+ * bytes until then. Return false to stop reading (node's readStop):
+ * nothing more is read, and unread bytes wait in the kernel, until
+ * cnet_socket_resume() (or pipe(), which resumes). Any call is allowed here,
+ * destroy included.
+ */
+typedef bool (*cnet_onread_fn)(cnet_socket_t *s, size_t nread, char *buf, void *arg);
+/**
+ * onread's buffer as a function (node's `buffer: () => Buffer`): returns the
+ * buffer the next reads go into and stores its size in @p *len. Called once
+ * the connection is up (before 'connect') and again after every
+ * cnet_onread_fn call. NULL (or *len 0) keeps the current buffer; with no
+ * buffer at all the first read fails: 'error' CNET_ENOBUFS (syscall "read").
+ */
+typedef char *(*cnet_onread_buffer_fn)(cnet_socket_t *s, size_t *len, void *arg);
+
 /** new net.Socket(options). */
 typedef struct cnet_socket_opts {
     size_t size;            /* sizeof the struct: set by CNET_SOCKET_OPTS_INIT */
     bool allow_half_open;   /* stay writable after the peer's FIN until end() */
     size_t high_water_mark; /* write highWaterMark in bytes; 0: 16 KiB */
+    /*
+     * Since 0.3: node's onread option, see "Reading into your own buffer".
+     * Give onread and either onread_buffer with onread_buffer_len, or
+     * onread_buffer_fn; anything else is CNET_ERR_INVALID_ARG_VALUE.
+     */
+    char *onread_buffer; /* yours: valid until 'close' (or until the function replaces it) */
+    size_t onread_buffer_len;
+    cnet_onread_buffer_fn onread_buffer_fn;
+    cnet_onread_fn onread; /* NULL: no onread, reads are 'data' events */
+    void *onread_arg;      /* passed to both functions */
 } cnet_socket_opts_t;
 #define CNET_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_socket_opts_t)
 
@@ -501,7 +532,8 @@ typedef struct cnet_socket_opts {
  * new net.Socket(): an unconnected socket on @p loop (NULL: default loop).
  * It is freed after its 'close' event; a socket that is never connected is
  * freed by cnet_socket_destroy().
- * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE.
+ * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE
+ *   (onread fields that do not fit together).
  */
 CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts,
                                 cnet_socket_t **out);
@@ -611,6 +643,17 @@ typedef struct cnet_connect_opts {
     int hints;             /* CNET_AI_* for the lookup; 0: CNET_AI_ADDRCONFIG when family is 0 */
     cnet_lookup_fn lookup; /* custom resolver instead of getaddrinfo, or NULL */
     void *lookup_arg;      /* passed to lookup */
+    /*
+     * Since 0.3: net.connect({onread}), as in cnet_socket_opts_t. Only
+     * cnet_create_connection() (and so net.connect) uses them, as node's
+     * Socket constructor does; cnet_socket_connect_opts() on an existing
+     * socket ignores them, as node's socket.connect() does.
+     */
+    char *onread_buffer;
+    size_t onread_buffer_len;
+    cnet_onread_buffer_fn onread_buffer_fn;
+    cnet_onread_fn onread;
+    void *onread_arg;
 } cnet_connect_opts_t;
 #define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
@@ -666,7 +709,8 @@ CNET_EXTERN int cnet_socket_connect_path(cnet_socket_t *s, const char *path,
  * net.createConnection(options, connectListener): new socket + connect in
  * one call on @p loop (NULL: default). On failure nothing is created.
  * @return as cnet_socket_connect_opts(); CNET_ERR_MISSING_ARGS when @p opts
- *   is NULL, CNET_ERR_INVALID_ARG_TYPE when @p out is NULL.
+ *   is NULL, CNET_ERR_INVALID_ARG_TYPE when @p out is NULL,
+ *   CNET_ERR_INVALID_ARG_VALUE for onread fields that do not fit together.
  */
 CNET_EXTERN int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
                                        cnet_socket_cb on_connect, void *arg, cnet_socket_t **out);
@@ -766,6 +810,16 @@ CNET_EXTERN void cnet_socket_destroy(cnet_socket_t *s);
 /** socket.destroy(err): as cnet_socket_destroy(), then 'error' with @p code, then 'close'
  * (had_error true). */
 CNET_EXTERN void cnet_socket_destroy_with_error(cnet_socket_t *s, int code);
+/**
+ * socket.destroy(err) with an error of your own (since 0.3): as
+ * cnet_socket_destroy_with_error(), and the 'error' event's error carries
+ * @p code and @p message (copied at once, up to 511 bytes; NULL: the code's
+ * own message), with no syscall, address or port: what node's 'error' gets
+ * from `destroy(Object.assign(new Error(message), {code}))`. A @p code that
+ * is not negative becomes CNET_ERR_INVALID_ARG_VALUE. No-op on a destroyed
+ * socket (no 'error' then, as in node) and on NULL.
+ */
+CNET_EXTERN void cnet_socket_destroy_with_message(cnet_socket_t *s, int code, const char *message);
 /** socket.resetAndDestroy(): close with a TCP RST (SO_LINGER 0). ERR_INVALID_ARG_TYPE on a pipe. */
 CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
 
@@ -773,28 +827,72 @@ CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
 
 /** socket.pause(): stop 'data' events; unread bytes wait in the kernel, none is lost. */
 CNET_EXTERN void cnet_socket_pause(cnet_socket_t *s);
-/** socket.resume() */
+/** socket.resume(); also restarts reading that an onread callback stopped by returning false. */
 CNET_EXTERN void cnet_socket_resume(cnet_socket_t *s);
 /** socket.isPaused() */
 CNET_EXTERN bool cnet_socket_is_paused(const cnet_socket_t *s);
 
+/*
+ * Reading into your own buffer (node's onread option; since 0.3). With
+ * cnet_socket_opts_t.onread (or cnet_connect_opts_t's, for
+ * cnet_create_connection), every read goes straight from the kernel into
+ * your buffer and your callback gets it: no copy, no 'data' event. Then:
+ *   - 'data' is never emitted; setEncoding and framing do not apply to what
+ *     is read (cnet_socket_set_encoding() still succeeds, as in node, and
+ *     framing still frames cnet_socket_write_frame()), and pipe() moves no
+ *     bytes: the source's 'end' still ends the destination (node does the
+ *     same, since pipe() feeds on 'data').
+ *   - 'end' comes at EOF as usual, then 'finish'/'close' as usual; bytesRead
+ *     and setTimeout count these reads.
+ *   - a callback returning false stops reading; cnet_socket_is_paused()
+ *     stays false (node's isPaused() too) and cnet_socket_resume() restarts.
+ *     pause()/resume() work as on any socket.
+ *   - a read error destroys the socket with 'error' (syscall "read").
+ * Accepted sockets have no onread (node's server has no such option).
+ */
+
 /* Options. ------------------------------------------------------------------ */
 
 /**
- * socket.setTimeout(ms): emit 'timeout' after @p ms without reads or writes.
- * Notify-only (the socket stays open), re-armed by any I/O; 0 disables.
- * @p cb (may be NULL) is added as a once 'timeout' listener.
+ * socket.setTimeout(ms, cb): emit 'timeout' after @p ms without reads or
+ * writes. Notify-only (the socket stays open), re-armed by any I/O.
+ * With @p ms > 0, @p cb (may be NULL) is added as a once 'timeout' listener
+ * (twice if given twice, as in node). With @p ms 0 the timeout is disabled
+ * and @p cb, if given, is removed as a 'timeout' listener (node's
+ * removeListener: the most recently added one with that cb and arg).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_STREAM_DESTROYED (node
+ *   ignores the call then), CNET_ENOMEM; a failed call changes nothing.
  */
 CNET_EXTERN int cnet_socket_set_timeout(cnet_socket_t *s, unsigned ms, cnet_socket_cb cb,
                                         void *arg);
-/** socket.timeout: the current idle timeout in ms, 0 when none. */
+/** socket.timeout: the current idle timeout in ms, 0 when none (or never set). */
 CNET_EXTERN unsigned cnet_socket_get_timeout(const cnet_socket_t *s);
+/**
+ * Whether socket.timeout is defined (since 0.3): true once a
+ * cnet_socket_set_timeout() succeeded, even with 0 (or connect's timeout_ms
+ * gave one); false before, where node's socket.timeout is undefined. The
+ * value is then cnet_socket_get_timeout().
+ */
+CNET_EXTERN bool cnet_socket_has_timeout(const cnet_socket_t *s);
 /** socket.setNoDelay(enable); applied at connect if called earlier. */
 CNET_EXTERN int cnet_socket_set_no_delay(cnet_socket_t *s, bool enable);
-/** socket.setKeepAlive(enable, initialDelay in ms); applied at connect if called earlier. */
+/**
+ * socket.setKeepAlive(enable, initialDelay in ms); applied at connect if
+ * called earlier. As node, the delay is truncated to whole seconds: under
+ * 1000 ms only SO_KEEPALIVE is set and the system's TCP_KEEPIDLE (and
+ * TCP_KEEPINTVL, TCP_KEEPCNT) are left as they are; from 1000 ms on,
+ * TCP_KEEPIDLE is that many seconds, TCP_KEEPINTVL 1 and TCP_KEEPCNT 10.
+ * A call that changes neither the switch nor the seconds makes no system
+ * call (node's rule). No-op on a Unix socket. The keep_alive_initial_delay_ms
+ * of cnet_server_opts_t and cnet_connect_opts_t follow the same rule.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, or the setsockopt error (CNET_E*).
+ */
 CNET_EXTERN int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable,
                                            unsigned initial_delay_ms);
-/** writableHighWaterMark: the write queue size at which write() returns 1. */
+/**
+ * writableHighWaterMark: the write queue size at which write() returns 1.
+ * It is also what cnet_socket_readable_high_water_mark() reports.
+ */
 CNET_EXTERN int cnet_socket_set_high_water_mark(cnet_socket_t *s, size_t bytes);
 CNET_EXTERN size_t cnet_socket_get_high_water_mark(const cnet_socket_t *s);
 /** socket.ref() / unref(): whether this socket keeps cnet_loop_run() going. */
@@ -832,10 +930,47 @@ CNET_EXTERN size_t cnet_socket_writable_length(const cnet_socket_t *s);
 CNET_EXTERN bool cnet_socket_writable_need_drain(const cnet_socket_t *s);
 CNET_EXTERN uint64_t cnet_socket_bytes_read(const cnet_socket_t *s);    /* socket.bytesRead */
 CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s); /* socket.bytesWritten */
+/** socket.writableCorked (since 0.3): cork() calls not yet undone by uncork(); end() resets it. */
+CNET_EXTERN unsigned cnet_socket_writable_corked(const cnet_socket_t *s);
+/** socket.writableEnded (since 0.3): end() was called (also the automatic one after 'end'). */
+CNET_EXTERN bool cnet_socket_writable_ended(const cnet_socket_t *s);
+/** socket.writableFinished (since 0.3): 'finish' was emitted (true in its listeners). */
+CNET_EXTERN bool cnet_socket_writable_finished(const cnet_socket_t *s);
+/**
+ * socket.readableHighWaterMark (since 0.3): node's highWaterMark option sets
+ * both sides, so this is cnet_socket_get_high_water_mark() (16 KiB unless
+ * the socket or server options gave one). Informational: cnet does not
+ * buffer reads in user space (see cnet_socket_pause()).
+ */
+CNET_EXTERN size_t cnet_socket_readable_high_water_mark(const cnet_socket_t *s);
+/**
+ * socket.readableEncoding (since 0.3): the canonical name of the encoding
+ * set by cnet_socket_set_encoding() ("utf8", "hex", "latin1" for "binary",
+ * "utf16le" for "ucs2"...), static; NULL for raw bytes.
+ */
+CNET_EXTERN const char *cnet_socket_readable_encoding(const cnet_socket_t *s);
+/**
+ * socket.server (since 0.3): the server that accepted @p s, NULL for a
+ * client socket. The socket keeps the server allocated until its own
+ * 'close' listeners have returned, so the pointer is valid until then
+ * (also inside 'close'); afterwards, on a socket you retained, it is NULL.
+ */
+CNET_EXTERN cnet_server_t *cnet_socket_server(const cnet_socket_t *s);
 
-/** socket.remoteAddress / remotePort / remoteFamily in one call. CNET_ENOTCONN if not connected. */
+/**
+ * socket.remoteAddress / remotePort / remoteFamily in one call.
+ * The endpoints are captured when the connection is established, so both
+ * this and cnet_socket_address() keep answering once the socket is closed
+ * (during and after 'close', on a retained socket), also after the peer
+ * reset it, for client, accepted and Unix sockets alike (since 0.3). Node
+ * keeps remoteAddress only if it was read while connected, and forgets
+ * address() at destroy; see docs/design.md. A Unix socket's ends are paths
+ * ("" for an unnamed one), with port -1 and family 0.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOTCONN (never connected, or
+ *   connecting again after a close).
+ */
 CNET_EXTERN int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out);
-/** socket.address() (localAddress / localPort / family). CNET_ENOTCONN if not connected. */
+/** socket.address() (localAddress / localPort / family). As cnet_socket_remote_address(). */
 CNET_EXTERN int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out);
 /**
  * socket.autoSelectFamilyAttemptedAddresses: the addresses (address, port,

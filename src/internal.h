@@ -224,6 +224,34 @@ enum {
 typedef struct cnet__wreq cnet__wreq_t;
 typedef struct cnet__wbatch cnet__wbatch_t;
 typedef struct cnet__connect cnet__connect_t;
+typedef struct cnet__onread cnet__onread_t;
+
+/*
+ * The endpoints of a connection, captured once when it is established
+ * (cnet__socket_cache_fd), so that address() and remoteAddress still answer
+ * after 'close': the kernel forgets a TCP peer as soon as the connection is
+ * reset or fully closed (getpeername: ENOTCONN in CLOSED and TIME_WAIT).
+ * Two sockaddr_in6-sized slots for TCP; a pipe's paths go to the heap.
+ */
+typedef union cnet__sockaddr {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} cnet__sockaddr_t;
+
+typedef struct cnet__pipe_names {
+    uint8_t local_len, peer_len;
+    char names[]; /* local_len bytes of the local path, then peer_len of the peer's */
+} cnet__pipe_names_t;
+
+enum { CNET__ENDS_NONE, CNET__ENDS_IP, CNET__ENDS_PIPE };
+
+typedef union cnet__endpoints {
+    struct {
+        cnet__sockaddr_t local, peer; /* sa_family AF_UNSPEC where getsockname/peername failed */
+    } ip;
+    cnet__pipe_names_t *pipe;
+} cnet__endpoints_t;
 
 /* Any libuv stream a socket or server can sit on; the flags say which. */
 typedef union cnet__handle {
@@ -266,6 +294,8 @@ struct cnet_socket_s {
     unsigned keep_alive_delay_ms;
     bool pipe_end;           /* end dst when we end */
     bool pipe_paused;        /* paused by pipe() backpressure */
+    bool timeout_set;        /* setTimeout() was called: node's socket.timeout !== undefined */
+    uint8_t ends_kind;       /* what ends holds (CNET__ENDS_*), see sockaddr.c */
     cnet__connect_t *conn;   /* connect state while connecting */
     cnet__errinfo_t *err;    /* the error to report, if any */
     cnet__wreq_t *cancelled; /* writes failed by destroy, reported before close */
@@ -274,6 +304,8 @@ struct cnet_socket_s {
     void *end_arg;
     cnet_socket_t *pipe_src;           /* pipe(): who writes into us, or NULL */
     struct cnet__attempted *attempted; /* Happy Eyeballs' attempted addresses, or NULL */
+    cnet__onread_t *onread;            /* node's onread option (onread.c), or NULL */
+    cnet__endpoints_t ends; /* local and remote endpoints, kept past 'close' (sockaddr.c) */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -293,7 +325,7 @@ static inline void cnet__socket_touch(cnet_socket_t *s)
     if (s->timeout_ms)
         cnet__socket_touch_slow(s);
 }
-/* Caches the fd of a connected stream for the try-write fast path. */
+/* Caches the fd of a connected stream for the try-write fast path, and its endpoints. */
 void cnet__socket_cache_fd(cnet_socket_t *s);
 void cnet__socket_apply_options(cnet_socket_t *s);
 void cnet__socket_maybe_close(cnet_socket_t *s);
@@ -310,6 +342,20 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
                        cnet_write_cb cb, void *arg);
 void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len);
 void cnet__stream_on_eof(cnet_socket_t *s);
+
+/* Endpoints kept past 'close' (sockaddr.c). */
+void cnet__socket_capture_endpoints(cnet_socket_t *s);
+void cnet__socket_free_endpoints(cnet_socket_t *s);
+
+/* node's onread option (onread.c): reads go straight into the user's buffer. */
+int cnet__onread_init(cnet_socket_t *s, const cnet_socket_opts_t *opts);
+void cnet__onread_free(cnet_socket_t *s);
+/* Once connected, from a libuv callback: the buffer function's first call. */
+void cnet__onread_connected(cnet_socket_t *s);
+/* Copies the onread fields of connect options into socket options (net.connect). */
+void cnet__onread_opts_from_connect(cnet_socket_opts_t *so, const cnet_connect_opts_t *o);
+void cnet__onread_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+void cnet__onread_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 /* pipe() (pipe.c). */
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);

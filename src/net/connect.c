@@ -591,6 +591,7 @@ int cnet_create_connection(cnet_loop_t *loop, const cnet_connect_opts_t *opts,
     if ((err = cnet__opts_load(&o, sizeof o, opts, CNET__CONNECT_OPTS_V1)) != 0)
         return err;
     so.allow_half_open = o.allow_half_open;
+    cnet__onread_opts_from_connect(&so, &o); /* net.connect({onread}) */
     if ((err = cnet__socket_alloc(loop, &so, &s)) != 0)
         return err;
     err = cnet_socket_connect_opts(s, opts, on_connect, arg);

@@ -10,7 +10,8 @@
  * CNET__S_DESTROYED afterwards before touching I/O again.
  *
  * Sections: lifetime -> emitting -> destroy/close -> public API (state,
- * options, listeners).
+ * options, listeners). Addresses are in sockaddr.c, the onread read path in
+ * onread.c, read-only properties in accessors.c.
  */
 #include "internal.h"
 
@@ -23,6 +24,7 @@
 int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_socket_t **out)
 {
     cnet_socket_t *s;
+    int err;
 
     loop = cnet__loop_or_default(loop);
     if (!loop)
@@ -40,6 +42,10 @@ int cnet__socket_alloc(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_s
             s->flags |= CNET__S_HALF_OPEN;
         if (opts->high_water_mark)
             s->hwm = opts->high_water_mark;
+    }
+    if (opts && (err = cnet__onread_init(s, opts)) != 0) {
+        cnet__free(s);
+        return err;
     }
     loop->alive++;
     *out = s;
@@ -75,6 +81,8 @@ static void socket_free(cnet_socket_t *s)
         cnet__framer_free(s->framer);
         cnet__free(s->framer);
     }
+    cnet__onread_free(s);
+    cnet__socket_free_endpoints(s);
     loop->alive--;
     cnet__free(s);
 }
@@ -183,15 +191,17 @@ static void finish_close(cnet_socket_t *s)
         cnet__socket_emit(s, &ev);
     }
     s->flags |= CNET__S_CLOSED;
-    s->server = NULL;
-    if (srv) {
+    if (srv)
         cnet__server_connection_closed(srv);
-        cnet__server_release(srv);
-    }
     memset(&ev, 0, sizeof ev);
     ev.type = CNET_EVENT_CLOSE;
     ev.had_error = had_error;
     cnet__socket_emit(s, &ev);
+    /* cnet_socket_server() answers through the 'close' listeners (node's socket.server). */
+    if (srv) {
+        s->server = NULL;
+        cnet__server_release(srv);
+    }
     /* Drop the "alive" reference: unless retained, the socket is gone after this. */
     cnet__socket_release(s);
     cnet__socket_release(s);
@@ -280,19 +290,45 @@ void cnet__socket_cache_fd(cnet_socket_t *s)
 {
     uv_os_fd_t fd;
     s->fd = uv_fileno(&s->h.handle, &fd) == 0 ? fd : -1;
+    cnet__socket_capture_endpoints(s);
 }
 
 /* ---- options applied when the handle exists ------------------------------ */
 
+/*
+ * setKeepAlive as node does it: the delay is truncated to whole seconds
+ * (~~(ms / 1000)); under one second only SO_KEEPALIVE is set and the
+ * system's TCP_KEEPIDLE (and interval and count) stay as they are. libuv
+ * would try TCP_KEEPIDLE 0 and fail with EINVAL, so that case is ours.
+ * From one second on, uv_tcp_keepalive sets TCP_KEEPIDLE to it, with
+ * TCP_KEEPINTVL 1 and TCP_KEEPCNT 10, as node's libuv does.
+ */
+static int keep_alive_apply(cnet_socket_t *s, bool enable, unsigned secs)
+{
+    uv_os_fd_t fd;
+    int on = 1, err;
+
+    if (enable && secs == 0) {
+        /* Also while connecting, when s->fd is not cached yet. */
+        if ((err = uv_fileno(&s->h.handle, &fd)) != 0)
+            return cnet__err_from_uv(err);
+        return setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == 0 ? 0 : -errno;
+    }
+    return cnet__err_from_uv(uv_tcp_keepalive(&s->h.tcp, enable, secs));
+}
+
 void cnet__socket_apply_options(cnet_socket_t *s)
 {
+    /* The connection is up: onread's buffer function gives the first buffer (before 'connect'). */
+    if (s->onread)
+        cnet__onread_connected(s);
     if (!(s->flags & CNET__S_HANDLE) || (s->flags & CNET__S_PIPE))
         return;
     if (s->flags & CNET__S_NO_DELAY_SET)
         uv_tcp_nodelay(&s->h.tcp, (s->flags & CNET__S_NO_DELAY) != 0);
-    if (s->flags & CNET__S_KEEP_ALIVE)
-        uv_tcp_keepalive(&s->h.tcp, 1,
-                         s->keep_alive_delay_ms ? (s->keep_alive_delay_ms + 999) / 1000 : 1);
+    /* As node's afterConnect, a failure here is not an error of the connection. */
+    if ((s->flags & CNET__S_KEEP_ALIVE) && keep_alive_apply(s, true, s->keep_alive_delay_ms / 1000))
+        cnet__log(CNET_LOG_DEBUG, "sock#%u setKeepAlive failed at connect", s->id);
     if (s->flags & CNET__S_UNREF)
         uv_unref(&s->h.handle);
 }
@@ -313,18 +349,21 @@ int cnet_socket_set_no_delay(cnet_socket_t *s, bool enable)
 
 int cnet_socket_set_keep_alive(cnet_socket_t *s, bool enable, unsigned initial_delay_ms)
 {
+    unsigned secs = initial_delay_ms / 1000;
+    bool same;
+
     if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
+    /* Node stores the delay in whole seconds too, and skips a call that changes nothing. */
+    same = enable == ((s->flags & CNET__S_KEEP_ALIVE) != 0) &&
+           (!enable || secs == s->keep_alive_delay_ms / 1000);
     if (enable)
         s->flags |= CNET__S_KEEP_ALIVE;
     else
         s->flags &= ~CNET__S_KEEP_ALIVE;
-    s->keep_alive_delay_ms = initial_delay_ms;
-    if ((s->flags & CNET__S_HANDLE) && !(s->flags & CNET__S_PIPE)) {
-        /* libuv takes seconds; Node rounds the millisecond delay up the same way. */
-        unsigned secs = initial_delay_ms ? (initial_delay_ms + 999) / 1000 : 1;
-        return cnet__err_from_uv(uv_tcp_keepalive(&s->h.tcp, enable, secs));
-    }
+    s->keep_alive_delay_ms = secs * 1000;
+    if ((s->flags & CNET__S_HANDLE) && !(s->flags & CNET__S_PIPE) && !same)
+        return keep_alive_apply(s, enable, secs);
     return 0;
 }
 
@@ -353,15 +392,18 @@ int cnet_socket_set_timeout(cnet_socket_t *s, unsigned ms, cnet_socket_cb cb, vo
         return CNET_ERR_INVALID_ARG_TYPE;
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
-    if (cb && (err = cnet_socket_once(s, CNET_EVENT_TIMEOUT, cb, arg)) != 0)
-        return err;
-    s->timeout_ms = ms;
     if (ms == 0) {
+        /* Node: setTimeout(0, cb) disables the timeout and removes cb as a listener. */
+        if (cb)
+            cnet_socket_off(s, CNET_EVENT_TIMEOUT, cb, arg);
+        s->timeout_ms = 0;
+        s->timeout_set = true;
         if (s->timer)
             uv_timer_stop(s->timer);
         s->flags &= ~CNET__S_TIMER_ARMED;
         return 0;
     }
+    /* Everything that can fail comes first: a failed call changes nothing. */
     if (!s->timer) {
         s->timer = cnet__malloc(sizeof *s->timer);
         if (!s->timer)
@@ -370,6 +412,10 @@ int cnet_socket_set_timeout(cnet_socket_t *s, unsigned ms, cnet_socket_cb cb, vo
         uv_unref((uv_handle_t *)s->timer); /* a timeout never keeps the process alive */
         s->timer->data = s;
     }
+    if (cb && (err = cnet_socket_once(s, CNET_EVENT_TIMEOUT, cb, arg)) != 0)
+        return err;
+    s->timeout_ms = ms;
+    s->timeout_set = true;
     s->last_active = uv_now(s->loop->uv);
     s->flags |= CNET__S_TIMER_ARMED;
     uv_timer_start(s->timer, on_timeout, ms, 0);
@@ -505,44 +551,6 @@ uint64_t cnet_socket_bytes_written(const cnet_socket_t *s)
     return s ? s->bytes_written : 0;
 }
 
-static int sock_name(const cnet_socket_t *s, cnet_address_t *out, bool peer)
-{
-    struct sockaddr_storage ss;
-    int len = sizeof ss, err;
-
-    if (!s || !out)
-        return CNET_ERR_INVALID_ARG_TYPE;
-    if (!(s->flags & CNET__S_HANDLE) || !(s->flags & CNET__S_CONNECTED))
-        return CNET_ENOTCONN;
-    if (s->flags & CNET__S_PIPE) {
-        char path[CNET_ADDRSTRLEN];
-        size_t n = sizeof path;
-        err = peer ? uv_pipe_getpeername(&s->h.pipe, path, &n)
-                   : uv_pipe_getsockname(&s->h.pipe, path, &n);
-        if (err)
-            return cnet__err_from_uv(err);
-        memset(out, 0, sizeof *out);
-        memcpy(out->address, path, n < sizeof out->address ? n : sizeof out->address - 1);
-        out->port = -1;
-        return 0;
-    }
-    err = peer ? uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *)&ss, &len)
-               : uv_tcp_getsockname(&s->h.tcp, (struct sockaddr *)&ss, &len);
-    if (err)
-        return cnet__err_from_uv(err);
-    return cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, out);
-}
-
-int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out)
-{
-    return sock_name(s, out, true);
-}
-
-int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out)
-{
-    return sock_name(s, out, false);
-}
-
 /* ---- pause / resume ------------------------------------------------------- */
 
 void cnet_socket_pause(cnet_socket_t *s)
@@ -555,7 +563,8 @@ void cnet_socket_pause(cnet_socket_t *s)
 
 void cnet_socket_resume(cnet_socket_t *s)
 {
-    if (!s || !(s->flags & CNET__S_PAUSED))
+    /* With onread, a callback that returned false stopped reading without pausing (node). */
+    if (!s || (!(s->flags & CNET__S_PAUSED) && !s->onread))
         return;
     s->flags &= ~CNET__S_PAUSED;
     cnet__stream_start_reading(s);

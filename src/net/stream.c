@@ -575,7 +575,9 @@ void cnet__stream_start_reading(cnet_socket_t *s)
     if ((s->flags & (CNET__S_HANDLE | CNET__S_CONNECTED | CNET__S_PAUSED | CNET__S_EOF |
                      CNET__S_DESTROYED | CNET__S_READING)) != (CNET__S_HANDLE | CNET__S_CONNECTED))
         return;
-    if (uv_read_start(&s->h.stream, on_alloc, on_read) == 0)
+    /* onread reads into the user's buffer with its own callbacks (onread.c). */
+    if (uv_read_start(&s->h.stream, s->onread ? cnet__onread_alloc : on_alloc,
+                      s->onread ? cnet__onread_on_read : on_read) == 0)
         s->flags |= CNET__S_READING;
 }
 
