@@ -289,7 +289,8 @@ typedef struct cnet_address {
  *   CLOSE       had_error: true when the socket closed because of an error.
  *   LOOKUP      error (NULL on success), address, family, host. address is NULL and
  *               family 0 when a custom resolver answered nothing. With Happy Eyeballs
- *               (the default) one 'lookup' per resolved address, in the resolver's order.
+ *               (the default) one 'lookup' per resolved address, in the resolver's order;
+ *               without it one, for the first address.
  *   CONNECTION_ATTEMPT          address, port, family: a connect(2) is about to be made
  *               (for a Unix socket: address is the path, port -1, family 0).
  *   CONNECTION_ATTEMPT_FAILED   address, port, family, error: that attempt failed.
@@ -555,7 +556,7 @@ typedef struct cnet_lookup_req cnet_lookup_req_t;
 typedef struct cnet_lookup_info {
     int family; /* 0 (any), 4 or 6 */
     int hints;  /* CNET_AI_* flags, as given (with CNET_AI_ADDRCONFIG added as Node does) */
-    bool all;   /* true: every address is wanted (Happy Eyeballs); false: only the first is used */
+    bool all;   /* true: all addresses are wanted (Happy Eyeballs); false: one (more are tried) */
 } cnet_lookup_info_t;
 
 /**
@@ -579,7 +580,8 @@ typedef void (*cnet_lookup_fn)(cnet_lookup_req_t *req, const char *hostname,
  * The answer is validated as Node does: an address that is not an IP is
  * ERR_INVALID_IP_ADDRESS, a family other than 4 or 6 is
  * ERR_INVALID_ADDRESS_FAMILY (with Happy Eyeballs such addresses are skipped,
- * and the error comes only when none is usable), no address at all is
+ * and the error comes only when none is usable; without it the first address
+ * is judged, and unusable ones after it are skipped), no address at all is
  * ERR_INVALID_IP_ADDRESS ("Invalid IP address: undefined", as Node says for a
  * lookup that gives no address); an error status arrives as 'lookup' with
  * that error, then 'error' (code @p status, hostname set, syscall NULL).
@@ -638,7 +640,9 @@ typedef struct cnet_connect_opts {
     unsigned keep_alive_initial_delay_ms;
     bool allow_half_open; /* net.connect() options carry it too */
     /* Since 0.3; each zero value is the default. */
-    int auto_select_family; /* CNET_AUTO_SELECT_FAMILY_DEFAULT (the process default), _ON, _OFF */
+    /* CNET_AUTO_SELECT_FAMILY_DEFAULT (the process default), _ON, _OFF (the addresses one
+     * after another, see cnet_socket_connect_opts()) */
+    int auto_select_family;
     unsigned auto_select_family_attempt_timeout_ms; /* 0: the process default; < 10: 10 */
     int hints;             /* CNET_AI_* for the lookup; 0: CNET_AI_ADDRCONFIG when family is 0 */
     cnet_lookup_fn lookup; /* custom resolver instead of getaddrinfo, or NULL */
@@ -681,13 +685,20 @@ typedef struct cnet_connect_opts {
  *     AggregateError (cnet_error_t.attempts). A name with a single usable
  *     address connects as without Happy Eyeballs.
  *   - Without it (auto_select_family OFF, a family, or a local_address) the
- *     lookup asks for one address and only that one is tried, as in Node.
+ *     lookup asks for one address, as in Node, and one 'lookup' reports the
+ *     first address of the answer, which is tried first. Unlike Node, which
+ *     tries only that one, an attempt that fails is followed by the next
+ *     usable address of the answer (getaddrinfo gives them all; a custom
+ *     lookup may give several though asked for one), sequentially: each
+ *     only after the previous one failed (a failed bind included), with no
+ *     timeout, each with the events of Node's single attempt. If every
+ *     attempt fails, 'error' is the last attempt's error (not an aggregate).
  * Errors: a failed connect reports syscall "connect" and the remote address
  * and port (the port only when > 0, as Node), plus the local endpoint when
  * bound to a local port; a failed local bind (local_address or local_port
  * busy, not on this machine, or of the other family) reports syscall "bind"
- * and the local address and port; both destroy the socket, except that with
- * Happy Eyeballs a failed bind only fails that attempt.
+ * and the local address and port; both destroy the socket unless another
+ * address is left to try (Happy Eyeballs, or the sequential fallback).
  * @return 0, or at once (scheduling nothing): CNET_ERR_MISSING_ARGS (@p opts
  *   NULL), CNET_ERR_INVALID_ARG_TYPE (@p s NULL), CNET_ERR_SOCKET_BAD_PORT,
  *   CNET_ENAMETOOLONG, CNET_ERR_INVALID_IP_ADDRESS (local_address),

@@ -7,7 +7,10 @@
  * itself; misuse of cnet_lookup_done(); the AggregateError's shape; the
  * attempt timeout's floor of 10 ms; the process-wide defaults; option
  * checks; a destroy inside every new event; reconnecting after a failed
- * Happy Eyeballs connect; and an out-of-memory loop over a whole scenario.
+ * Happy Eyeballs connect; without Happy Eyeballs (off, a family, a local
+ * address), the sequential fallback to the next address, its final error
+ * and a destroy at each of its steps; and an out-of-memory loop over a
+ * whole scenario, with and without Happy Eyeballs.
  *
  * Nothing leaves loopback: refused addresses are 127.0.0.x with nothing
  * listening, the never-answering one is a loopback listener whose accept
@@ -485,7 +488,7 @@ static void test_destroy_in_events(void)
     }
 }
 
-/* The process-wide defaults: Node's validation; off means one address, asked for alone. */
+/* The process-wide defaults: Node's validation; off means one address asked for, each tried. */
 static void test_defaults(void)
 {
     cnet_loop_t *loop = new_loop();
@@ -516,9 +519,10 @@ static void test_defaults(void)
     rec_attach_all(s, r);
     ASSERT(!res.info.all);
     ASSERT_OK(cnet_loop_run(loop));
-    ASSERT_STR_EQ("lookup connectionAttempt connectionAttemptFailed error:ECONNREFUSED close(true)",
+    ASSERT_STR_EQ("lookup connectionAttempt connectionAttemptFailed connectionAttempt "
+                  "connectionAttemptFailed error:ECONNREFUSED close(true)",
                   test_log_str(&r->log));
-    ASSERT_STR_EQ("127.0.0.2", r->err_address); /* a plain error, not an aggregate */
+    ASSERT_STR_EQ("127.0.0.3", r->err_address); /* the last attempt's error, not an aggregate */
     free(r);
 
     /* The option overrides the default either way. */
@@ -613,6 +617,238 @@ static void test_reconnect_after_failure(void)
     end_loop(loop);
 }
 
+/* ---- without Happy Eyeballs: the sequential fallback --------------------- */
+
+/* Records the connected peer, then lets the recorder destroy the socket. */
+static void remote_hook(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
+{
+    cnet_address_t a;
+    if (ev->type == CNET_EVENT_CONNECT) {
+        ASSERT_OK(cnet_socket_remote_address(s, &a));
+        cpy(r->user, CNET_ADDRSTRLEN, a.address);
+    }
+}
+
+/*
+ * autoSelectFamily off, a forced family, or a local address: Node's one
+ * 'lookup' (the first address), then each address in turn, the next only
+ * after the previous attempt failed, with the events of Node's single
+ * attempt; unusable addresses after the first are skipped, a failed bind
+ * (no 'connectionAttempt', as in Node) goes on too. No Happy Eyeballs: no
+ * attempted-addresses list.
+ */
+static void test_sequential(void)
+{
+    static const struct {
+        const char *name;
+        int auto_select, family;
+        const char *local_address;
+        int mode;
+        const char *lookup_address;
+    } cases[] = {
+        {"off", CNET_AUTO_SELECT_FAMILY_OFF, 0, NULL, ANSWER_LATER, "127.0.0.2"},
+        {"family 4", CNET_AUTO_SELECT_FAMILY_DEFAULT, 4, NULL, ANSWER_SYNC, "127.0.0.2"},
+        {"local address", CNET_AUTO_SELECT_FAMILY_ON, 0, "127.0.0.1", ANSWER_SYNC, "::1"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cnet_loop_t *loop = new_loop();
+        srvctx_t sc = {0};
+        resolver_t res = {.mode = cases[i].mode, .delay_ms = 1};
+        attempts_t a = {0};
+        rec_t *r = rec_new();
+        cnet_connect_opts_t o;
+        cnet_socket_t *s;
+        char remote[CNET_ADDRSTRLEN] = "";
+
+        test_set_phase(cases[i].name);
+        res.loop = loop;
+        sc.close_after = 1;
+        srv_start(loop, &sc, NULL, NULL); /* 127.0.0.1: the same port on 127.0.0.2 is refused */
+        if (cases[i].local_address) {
+            res_add(&res, "::1", 6); /* the bind of 127.0.0.1 fails: EINVAL, no events */
+            res_add(&res, "127.0.0.2", 4);
+        } else {
+            res_add(&res, "127.0.0.2", 4);
+            res_add(&res, "1.2.3", 4);     /* skipped: not an IP */
+            res_add(&res, "127.0.0.3", 5); /* skipped: no such family */
+        }
+        res_add(&res, "127.0.0.1", 4);
+        o = opts_for(sc.port, &res);
+        o.auto_select_family = cases[i].auto_select;
+        o.family = cases[i].family;
+        o.local_address = cases[i].local_address;
+        ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+        cnet_socket_retain(s);
+        rec_attach_all(s, r);
+        attach_attempts(s, &a);
+        r->hook = remote_hook;
+        r->user = remote;
+        r->destroy_on = CNET_EVENT_CONNECT + 1;
+        ASSERT(!res.info.all); /* Node asks for one address */
+        ASSERT_EQ(cases[i].family, res.info.family);
+        ASSERT_OK(cnet_loop_run(loop));
+        ASSERT_STR_EQ("lookup connectionAttempt connectionAttemptFailed connectionAttempt "
+                      "connect destroyed ready close(false)",
+                      test_log_str(&r->log));
+        ASSERT_STR_EQ("connectionAttempt:127.0.0.2 connectionAttemptFailed:127.0.0.2:ECONNREFUSED "
+                      "connectionAttempt:127.0.0.1",
+                      test_log_str(&a.log));
+        ASSERT_STR_EQ(cases[i].lookup_address, r->lk_address); /* one 'lookup': the first */
+        ASSERT_STR_EQ("127.0.0.1", remote);
+        ASSERT_EQ(1, sc.nconn);
+        ASSERT_EQ(0, cnet_socket_auto_select_family_attempted_addresses(s, NULL, 0));
+        cnet_socket_release(s);
+        srv_free(&sc);
+        free(r);
+        end_loop(loop);
+    }
+}
+
+/* Every address fails: the socket's error is the last attempt's, a plain error (no aggregate). */
+static void test_sequential_all_fail(void)
+{
+    cnet_loop_t *loop = new_loop();
+    resolver_t res = {.mode = ANSWER_SYNC};
+    attempts_t a = {0};
+    rec_t *r = rec_new();
+    cnet_connect_opts_t o;
+    cnet_socket_t *s;
+    char msg[128];
+    int port = closed_port();
+
+    test_set_phase("sequential, all refused");
+    res_add(&res, "127.0.0.2", 4);
+    res_add(&res, "127.0.0.3", 4);
+    o = opts_for(port, &res);
+    o.auto_select_family = CNET_AUTO_SELECT_FAMILY_OFF;
+    ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+    rec_attach(s, r);
+    attach_attempts(s, &a);
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_STR_EQ("lookup error:ECONNREFUSED close(true)", test_log_str(&r->log));
+    ASSERT_STR_EQ("connectionAttempt:127.0.0.2 connectionAttemptFailed:127.0.0.2:ECONNREFUSED "
+                  "connectionAttempt:127.0.0.3 connectionAttemptFailed:127.0.0.3:ECONNREFUSED",
+                  test_log_str(&a.log));
+    ASSERT_EQ(0, a.nattempts);
+    ASSERT_STR_EQ("connect", r->err_syscall);
+    ASSERT_STR_EQ("127.0.0.3", r->err_address);
+    ASSERT_EQ(port, r->err_port);
+    snprintf(msg, sizeof msg, "connect ECONNREFUSED 127.0.0.3:%d", port);
+    ASSERT_STR_EQ(msg, r->err_msg);
+    free(r);
+
+    /* The last attempt's error even when it is a bind's (127.0.0.1 is not of ::1's family). */
+    test_set_phase("sequential, last bind fails");
+    r = rec_new();
+    memset(&a, 0, sizeof a);
+    res.n = 0;
+    res_add(&res, "127.0.0.2", 4);
+    res_add(&res, "::1", 6);
+    o.local_address = "127.0.0.1";
+    ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+    rec_attach(s, r);
+    attach_attempts(s, &a);
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_STR_EQ("lookup error:EINVAL close(true)", test_log_str(&r->log));
+    ASSERT_STR_EQ("connectionAttempt:127.0.0.2 connectionAttemptFailed:127.0.0.2:ECONNREFUSED",
+                  test_log_str(&a.log));
+    ASSERT_STR_EQ("bind", r->err_syscall);
+    ASSERT_STR_EQ("127.0.0.1", r->err_address);
+    free(r);
+    end_loop(loop);
+}
+
+/*
+ * A destroy at each step of the fallback: in the first attempt's
+ * 'connectionAttemptFailed', while that attempt's handle is closing (from a
+ * check callback, which libuv runs after the connect callback and before
+ * the close callbacks of the same iteration), and in the next address's
+ * 'connectionAttempt'. Then 'close', once, and nothing else.
+ */
+typedef struct seq_destroy {
+    rec_t *r;
+    cnet_socket_t *s;
+    int when; /* 0: in the failure, 1: while closing, 2: in the second attempt */
+    int attempts;
+    uv_check_t check;
+} seq_destroy_t;
+
+static void count_closing_tcp(uv_handle_t *h, void *arg)
+{
+    if (h->type == UV_TCP && uv_is_closing(h))
+        ++*(int *)arg;
+}
+
+static void seq_destroy_check(uv_check_t *h)
+{
+    seq_destroy_t *d = h->data;
+    int closing = 0;
+
+    uv_walk(h->loop, count_closing_tcp, &closing);
+    ASSERT_EQ(1, closing); /* the failed attempt's handle, not yet closed */
+    VCALL(cnet_socket_destroy(d->s));
+    test_log_add(&d->r->log, "destroyed");
+    ASSERT_OK(uv_check_stop(h));
+    uv_close((uv_handle_t *)h, NULL);
+}
+
+static void seq_destroy_hook(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
+{
+    seq_destroy_t *d = r->user;
+
+    if (ev->type == CNET_EVENT_CONNECTION_ATTEMPT && ++d->attempts == 2 && d->when == 2) {
+        VCALL(cnet_socket_destroy(s));
+        test_log_add(&r->log, "destroyed");
+    } else if (ev->type == CNET_EVENT_CONNECTION_ATTEMPT_FAILED && d->when == 0) {
+        VCALL(cnet_socket_destroy(s));
+        test_log_add(&r->log, "destroyed");
+    } else if (ev->type == CNET_EVENT_CONNECTION_ATTEMPT_FAILED && d->when == 1) {
+        d->s = s;
+        ASSERT_OK(uv_check_init(cnet_loop_get_uv(cnet_socket_loop(s)), &d->check));
+        d->check.data = d;
+        ASSERT_OK(uv_check_start(&d->check, seq_destroy_check));
+    }
+}
+
+static void test_sequential_destroy(void)
+{
+    static const char *const want[] = {
+        "lookup connectionAttempt connectionAttemptFailed destroyed close(false)",
+        "lookup connectionAttempt connectionAttemptFailed destroyed close(false)",
+        "lookup connectionAttempt connectionAttemptFailed connectionAttempt destroyed "
+        "close(false)",
+    };
+    int port = closed_port();
+
+    for (int when = 0; when < 3; when++) {
+        cnet_loop_t *loop = new_loop();
+        resolver_t res = {.mode = ANSWER_SYNC};
+        seq_destroy_t d = {.when = when};
+        rec_t *r = rec_new();
+        cnet_connect_opts_t o;
+        cnet_socket_t *s;
+        char phase[48];
+
+        snprintf(phase, sizeof phase, "sequential destroy %d", when);
+        test_set_phase(phase);
+        res_add(&res, "127.0.0.2", 4);
+        res_add(&res, "127.0.0.3", 4);
+        o = opts_for(port, &res);
+        o.auto_select_family = CNET_AUTO_SELECT_FAMILY_OFF;
+        ASSERT_OK(CALL(cnet_create_connection(loop, &o, NULL, NULL, &s)));
+        rec_attach_all(s, r);
+        d.r = r;
+        r->user = &d;
+        r->hook = seq_destroy_hook;
+        ASSERT_OK(cnet_loop_run(loop));
+        ASSERT_STR_EQ(want[when], test_log_str(&r->log));
+        ASSERT_EQ(1, r->closes);
+        free(r);
+        end_loop(loop);
+    }
+}
+
 /*
  * Out of memory anywhere in a Happy Eyeballs connect (lookup answer, attempt
  * errors, the aggregate, the attempted list): the N-th allocation fails, for
@@ -634,7 +870,7 @@ static void oom_event(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     }
 }
 
-static bool oom_once(int port, bool all_refused)
+static bool oom_once(int port, bool all_refused, int auto_select)
 {
     cnet_loop_t *loop;
     resolver_t res = {.mode = ANSWER_SYNC};
@@ -649,6 +885,7 @@ static bool oom_once(int port, bool all_refused)
     res_add(&res, "::1", 6);
     res_add(&res, all_refused ? "127.0.0.3" : "127.0.0.1", 4);
     o = opts_for(port, &res);
+    o.auto_select_family = auto_select;
     r = CALL(cnet_create_connection(loop, &o, NULL, NULL, &s));
     if (r == 0) {
         if (cnet_socket_on(s, CNET_EVENT_CONNECT, oom_event, &run) != 0 ||
@@ -681,21 +918,27 @@ static int raw_listener(void)
     return ntohs(sa.sin_port); /* connections complete in the kernel; never accepted */
 }
 
-/* Every N for one variant: a connect that succeeds after a refusal, or an aggregate failure. */
-static void oom_loop(int port, bool all_refused)
+/*
+ * Every N for one variant: a connect that succeeds after a refusal, or
+ * every address refused; with Happy Eyeballs or (auto_select OFF) the
+ * sequential fallback.
+ */
+static void oom_loop(int port, bool all_refused, int auto_select)
 {
+    const char *mode = auto_select == CNET_AUTO_SELECT_FAMILY_OFF ? "sequential" : "he";
     int n, completed = 0;
     long base = atomic_load(&live_allocs);
 
     for (n = 1; n < 400; n++) {
-        char phase[48];
+        char phase[64];
         bool ok;
-        snprintf(phase, sizeof phase, "oom %s n=%d", all_refused ? "refused" : "connect", n);
+        snprintf(phase, sizeof phase, "oom %s %s n=%d", mode, all_refused ? "refused" : "connect",
+                 n);
         test_set_phase(phase);
         atomic_store(&alloc_seq, 0);
         atomic_store(&injected, 0);
         atomic_store(&fail_at, n);
-        ok = oom_once(port, all_refused);
+        ok = oom_once(port, all_refused, auto_select);
         atomic_store(&fail_at, 0);
         if (atomic_load(&live_allocs) != base)
             TEST_FAIL_("%s: %ld allocations leaked", phase, atomic_load(&live_allocs) - base);
@@ -705,7 +948,7 @@ static void oom_loop(int port, bool all_refused)
             break;
         }
     }
-    fprintf(stderr, "oom %s: %d allocation points, %d connected\n",
+    fprintf(stderr, "oom %s %s: %d allocation points, %d connected\n", mode,
             all_refused ? "refused" : "connect", n - 1, completed);
     ASSERT(n > 5 && n < 400);
 }
@@ -716,8 +959,10 @@ static void test_oom(void)
 
     test_set_phase("oom");
     ASSERT_OK(cnet_replace_allocator(t_malloc, t_realloc, t_calloc, t_free));
-    oom_loop(port, false);
-    oom_loop(port, true);
+    oom_loop(port, false, CNET_AUTO_SELECT_FAMILY_DEFAULT);
+    oom_loop(port, true, CNET_AUTO_SELECT_FAMILY_DEFAULT);
+    oom_loop(port, false, CNET_AUTO_SELECT_FAMILY_OFF);
+    oom_loop(port, true, CNET_AUTO_SELECT_FAMILY_OFF);
     ASSERT_OK(cnet_replace_allocator(malloc, realloc, calloc, free));
 }
 
@@ -734,6 +979,9 @@ int main(void)
     test_defaults();
     test_option_checks();
     test_reconnect_after_failure();
+    test_sequential();
+    test_sequential_all_fail();
+    test_sequential_destroy();
     test_oom();
     printf("ok\n");
     return 0;

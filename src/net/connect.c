@@ -157,6 +157,31 @@ static int bind_local(cnet__connect_t *c, const char *ip)
     return 0;
 }
 
+/*
+ * Without Happy Eyeballs, cnet keeps its sequential fallback (issue 8; Node
+ * tries only the first address, see docs/node-differences.md): when an
+ * attempt fails and the answer has another usable address (c->seq, set by
+ * lookup.c), that one is tried once the failed handle is closed, with no
+ * timeout and nothing in parallel. Each attempt has the events of Node's
+ * single attempt; the error of the last one is the socket's.
+ */
+static bool seq_more(const cnet__connect_t *c)
+{
+    return c->seq && c->next < c->naddrs;
+}
+
+/* The next attempt, from a clean state (no handle). */
+static void next_attempt(cnet__connect_t *c)
+{
+    if (c->multi) {
+        cnet__he_next(c);
+        return;
+    }
+    c->target = c->addrs[c->next++];
+    c->target.port = c->port;
+    cnet__conn_attempt(c);
+}
+
 /* Closes the attempt's handle; the next attempt follows from its close callback. */
 static void on_attempt_closed(uv_handle_t *h)
 {
@@ -166,7 +191,7 @@ static void on_attempt_closed(uv_handle_t *h)
     if (s->flags & CNET__S_DESTROYED)
         cnet__socket_finish_close(s); /* destroy() left the final close to us */
     else
-        cnet__he_next(s->conn);
+        next_attempt(s->conn);
 }
 
 void cnet__conn_close_attempt(cnet__connect_t *c)
@@ -179,11 +204,26 @@ void cnet__conn_close_attempt(cnet__connect_t *c)
     uv_close(&s->h.handle, on_attempt_closed);
 }
 
-/* A failure of the attempt itself: Happy Eyeballs goes on, a single attempt ends the connect. */
+/* A sequential attempt failed with @p e (owned) and another address is left: on to it. */
+static void seq_failed(cnet__connect_t *c, cnet__errinfo_t *e)
+{
+    cnet__errinfo_free(e); /* only the last attempt's error is reported */
+    if (c->s->flags & CNET__S_HANDLE)
+        cnet__conn_close_attempt(c);
+    else
+        next_attempt(c); /* uv_tcp_init() failed: no handle to wait for */
+}
+
+/*
+ * A failure of the attempt itself: Happy Eyeballs goes on, so does the
+ * sequential fallback while addresses are left; else it ends the connect.
+ */
 static void attempt_failed(cnet__connect_t *c, cnet__errinfo_t *e, bool emit)
 {
     if (c->multi)
         cnet__he_failed(c, e, emit);
+    else if (seq_more(c))
+        seq_failed(c, e);
     else
         cnet__conn_fail(c, e);
 }
@@ -304,13 +344,15 @@ static void attempt_done(cnet__connect_t *c, int status)
     } else if (c->multi) {
         cnet__he_failed(c, cnet__conn_attempt_error(c, status), true);
     } else {
-        /* Node's afterConnect: 'connectionAttemptFailed', then destroy(err). */
+        /* Node's afterConnect: 'connectionAttemptFailed', then destroy(err) or the next address. */
         cnet__errinfo_t *e = cnet__conn_attempt_error(c, status);
         cnet__conn_emit_attempt(c, CNET_EVENT_CONNECTION_ATTEMPT_FAILED, e ? &e->pub : NULL);
-        if (!(s->flags & CNET__S_DESTROYED))
-            cnet__conn_fail(c, e);
-        else
+        if (s->flags & CNET__S_DESTROYED)
             cnet__errinfo_free(e);
+        else if (seq_more(c))
+            seq_failed(c, e);
+        else
+            cnet__conn_fail(c, e);
     }
     cnet__socket_release(s);
 }

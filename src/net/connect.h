@@ -27,6 +27,10 @@
  *                                                      the connect(2), as Node's nextTick)
  *   attempts:    IDLE -> ATTEMPT -> connected, or failed -> CLOSING -> IDLE -> ...
  *
+ * Several attempts come from Happy Eyeballs (multi), or, without it, from the
+ * sequential fallback (seq): the other addresses of the answer, each tried
+ * after the previous attempt failed. Both go through the same CLOSING step.
+ *
  * IDLE means nothing of ours is pending (we are inside an emit or between
  * steps). CLOSING: the handle of an abandoned or failed attempt is closing
  * (libuv frees it only in its close callback) and the next attempt waits for
@@ -65,6 +69,7 @@ struct cnet__connect {
     cnet__conn_state_t state;
     bool want_all;  /* Happy Eyeballs asked the lookup for every address */
     bool multi;     /* Happy Eyeballs is trying several addresses */
+    bool seq;       /* no Happy Eyeballs: a failed attempt goes on with addrs[next] */
     bool announced; /* a path's 'connectionAttempt' was emitted */
     bool zombie;    /* destroyed mid-attempt: report the ECANCELED as Node does */
     bool timer_open;
@@ -83,7 +88,8 @@ struct cnet__connect {
     cnet__tick_t tick; /* START, ANSWERED, a path's announcement, an early failure */
     struct cnet_lookup_req lk;
     int lk_status;
-    /* The lookup's answer; with Happy Eyeballs, then the order to try them in. */
+    /* The lookup's answer; with Happy Eyeballs, then the order to try them in;
+     * sequentially, the first then the usable others in the answer's order. */
     cnet_address_t *addrs;
     size_t naddrs, next;
     cnet_address_t target;   /* the attempt in progress (port -1, family 0: a path) */

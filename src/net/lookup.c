@@ -1,8 +1,9 @@
 /*
  * Resolving the host of a connect: getaddrinfo on libuv's threadpool or the
  * user's resolver (the `lookup` option), then Node's handling of the answer:
- * the 'lookup' events, the checks of each address, and the hand-over to one
- * attempt or to Happy Eyeballs.
+ * the 'lookup' events, the checks of each address, and the hand-over to the
+ * attempts in turn (the first, then the sequential fallback) or to Happy
+ * Eyeballs.
  *
  * Node (lib/net.js lookupAndConnect) asks the lookup for one address, or
  * for all of them when autoSelectFamily applies (c->want_all); both
@@ -56,12 +57,36 @@ static void fail_address(cnet__connect_t *c, const cnet_address_t *a)
     cnet__conn_fail(c, e);
 }
 
+static bool usable(const cnet_address_t *a)
+{
+    return cnet_is_ip(a->address) && (a->family == 4 || a->family == 6);
+}
+
+/*
+ * Without Happy Eyeballs Node asks for one address and tries it; cnet keeps
+ * the rest of the answer (getaddrinfo's every address, or several from a
+ * custom resolver asked for one) as the sequential fallback (connect.c):
+ * after the first, the usable ones in the answer's order.
+ */
+static void keep_fallbacks(cnet__connect_t *c)
+{
+    size_t k = 1;
+
+    for (size_t i = 1; i < c->naddrs; i++)
+        if (usable(&c->addrs[i]))
+            c->addrs[k++] = c->addrs[i];
+    c->naddrs = k;
+    c->next = 1;
+    c->seq = true;
+}
+
 /*
  * The lookup finished with @p code (0 or a negative code; @p e, owned, its
  * error) and c->addrs. Node emits 'lookup' for the one address it asked for
  * (even an unusable one), or, with autoSelectFamily, once per address
  * (stopping if a listener destroys the socket); an error gets one 'lookup'
- * carrying it, then 'error'.
+ * carrying it, then 'error'. Without autoSelectFamily the first address is
+ * checked and tried, the others are kept for the sequential fallback.
  */
 static void answer(cnet__connect_t *c, int code, cnet__errinfo_t *e)
 {
@@ -79,11 +104,12 @@ static void answer(cnet__connect_t *c, int code, cnet__errinfo_t *e)
         emit_lookup(c, NULL, a);
         if (s->flags & CNET__S_DESTROYED) {
             /* A 'lookup' listener destroyed the socket. */
-        } else if (!a || !cnet_is_ip(a->address) || (a->family != 4 && a->family != 6)) {
-            fail_address(c, a);
+        } else if (!a || !usable(a)) {
+            fail_address(c, a); /* Node judges the first address alone */
         } else {
             c->target = *a;
             c->target.port = c->port;
+            keep_fallbacks(c);
             cnet__conn_attempt(c);
         }
     } else {
