@@ -82,7 +82,7 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     add("a", 20, 0, CNET_EVENT_ALL, "127.0.0.1", 4, "::1", 6);
     add("b", 20, 0, CNET_EVENT_ALL, "127.0.0.1", 4, "127.0.0.2", 4);
-    add("c", 200, 10, CNET_EVENT_ALL, "127.0.0.1", 4, "::1", 6);
+    add("c", 2000, 100, CNET_EVENT_ALL, "127.0.0.1", 4, "::1", 6);
     add("d", 20, 0, CNET_EVENT_CONNECTION_ATTEMPT_TIMEOUT, "127.0.0.1", 4, "::1", 6);
     add("e", 10, 150, CNET_EVENT_ALL, "127.0.0.2", 4, "127.0.0.1", 4);
     next();
