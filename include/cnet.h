@@ -130,6 +130,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(EINTR, -EINTR, "interrupted system call")                        \
     X(EINVAL, -EINVAL, "invalid argument")                             \
     X(EIO, -EIO, "i/o error")                                          \
+    X(EISDIR, -EISDIR, "illegal operation on a directory")             \
     X(EISCONN, -EISCONN, "socket is already connected")                \
     X(EMFILE, -EMFILE, "too many open files")                          \
     X(EMSGSIZE, -EMSGSIZE, "message too long")                         \
@@ -1135,7 +1136,7 @@ typedef struct cnet_tls_context_opts {
      * client offered and refuses the connection when none matches (node). */
     const char *const *alpn_protocols;
     int session_tickets;      /* CNET_TLS_OFF: no tickets, so no resumption */
-    unsigned session_timeout; /* seconds a session may be resumed; 0: 300 */
+    unsigned session_timeout; /* seconds a session may be resumed; 0: 7200 (as node) */
     /* Verification: the defaults of connections that use this context. */
     bool request_cert;       /* server: ask clients for a certificate */
     int reject_unauthorized; /* CNET_TLS_OFF: connect even when verification fails */

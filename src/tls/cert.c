@@ -173,11 +173,22 @@ static void print_general_name(arena_t *a, const GENERAL_NAME *gen)
         append(a, "URI:", 4);
         print_ia5(a, gen->d.uniformResourceIdentifier, NULL);
         break;
-    case GEN_DIRNAME:
+    case GEN_DIRNAME: {
+        /* RFC 2253 text, UTF-8 left alone for the JSON quoting (node's
+         * kX509NameFlagsRFC2253WithinUtf8JSON). */
+        BIO *tmp = BIO_new(BIO_s_mem());
+        char *text = NULL;
+        long n = 0;
         append(a, "DirName:", 8);
-        if (X509_NAME_oneline(gen->d.dirn, line, sizeof line))
-            print_altname(a, (const unsigned char *)line, strlen(line), false, NULL);
+        if (tmp && X509_NAME_print_ex(tmp, gen->d.dirn, 0,
+                                      XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB &
+                                          ~ASN1_STRFLGS_ESC_CTRL) >= 0)
+            n = BIO_get_mem_data(tmp, &text);
+        if (n > 0)
+            print_altname(a, (const unsigned char *)text, (size_t)n, true, NULL);
+        BIO_free(tmp);
         break;
+    }
     case GEN_IPADD: {
         const unsigned char *b = ASN1_STRING_get0_data(gen->d.ip);
         int len = ASN1_STRING_length(gen->d.ip);

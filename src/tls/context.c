@@ -103,11 +103,13 @@ typedef struct pem {
     char *owned; /* read from a file */
 } pem_t;
 
-/* Reads @p path whole; errors as node's fs does ("ENOENT: no such file or directory, open 'x'"). */
+/* Reads @p path whole; errors as node's fs.readFileSync reports them
+ * ("ENOENT: no such file or directory, open 'x'", "EISDIR: ..., read" without the path). */
 static int read_file(const char *path, pem_t *out, char *errmsg, size_t errmsg_size)
 {
     struct stat st;
     size_t cap = 4096, len = 0;
+    const char *syscall = "open";
     char *buf = NULL;
     int fd, rc = 0;
 
@@ -116,6 +118,7 @@ static int read_file(const char *path, pem_t *out, char *errmsg, size_t errmsg_s
         rc = -errno;
         goto fail;
     }
+    syscall = "read";
     if (fstat(fd, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             rc = -EISDIR;
@@ -159,9 +162,14 @@ fail:
     if (fd >= 0)
         close(fd);
     cnet__free(buf);
-    if (errmsg && errmsg_size)
-        snprintf(errmsg, errmsg_size, "%s: %s, open '%s'", cnet_err_name(rc), cnet_strerror(rc),
-                 path);
+    if (errmsg && errmsg_size) {
+        if (strcmp(syscall, "open") == 0)
+            snprintf(errmsg, errmsg_size, "%s: %s, open '%s'", cnet_err_name(rc), cnet_strerror(rc),
+                     path);
+        else
+            snprintf(errmsg, errmsg_size, "%s: %s, %s", cnet_err_name(rc), cnet_strerror(rc),
+                     syscall);
+    }
     return rc;
 }
 
