@@ -77,6 +77,22 @@ static void test_arguments(void)
     ASSERT_ERR(CNET_ERR_OUT_OF_RANGE, make(&o, &ctx, msg, sizeof msg));
     o.alpn_protocols = NULL;
 
+    test_set_phase("options ABI: a newer program's struct, an older one's");
+    struct {
+        cnet_tls_context_opts_t known;
+        uint64_t future_field;
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    newer.known = (cnet_tls_context_opts_t)CNET_TLS_CONTEXT_OPTS_INIT;
+    newer.known.size = sizeof newer;
+    ASSERT_OK(make(&newer.known, &ctx, msg, sizeof msg)); /* unknown tail left zero */
+    cnet_tls_context_release(ctx);
+    newer.future_field = 1;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, make(&newer.known, &ctx, msg, sizeof msg));
+    o.size = CNET__TLS_CONTEXT_OPTS_V1 - 1; /* smaller than any released layout */
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, make(&o, &ctx, msg, sizeof msg));
+    o.size = sizeof o;
+
     test_set_phase("errmsg is truncated, never overrun");
     o.key = "garbage";
     char tiny[8];

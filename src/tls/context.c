@@ -13,8 +13,8 @@
  * OpenSSL releases its record buffers while a connection is idle.
  *
  * The system's CAs (ca-certificates) are parsed once into one X509_STORE
- * shared by every context that trusts them, freed with the last such
- * context; a context with its own `ca`, or with CRLs, has a store of its own.
+ * shared by every context that trusts them; a context with its own `ca`, or
+ * with CRLs, has a store of its own.
  * All of it is our state: OpenSSL's global state is never touched.
  */
 #include "tls/tls.h"
@@ -57,14 +57,18 @@ const char *cnet_tls_version_name(cnet_tls_version_t version)
 
 /* ---- the shared store of the system's CAs ----------------------------------- */
 
+/*
+ * Parsed on first use and kept for the life of the process, like node's
+ * root store: a program that makes and drops contexts does not parse the
+ * bundle (~150 certificates) each time. Every context that trusts the
+ * system holds its own reference too (SSL_CTX_set1_cert_store).
+ */
 static pthread_mutex_t system_lock = PTHREAD_MUTEX_INITIALIZER;
-static X509_STORE *system_store; /* one reference of ours while system_users > 0 */
-static unsigned system_users;
+static X509_STORE *system_store;
 
 /* Sets the system store on @p ssl_ctx (loading it on first use). 0 or CNET_ENOMEM. */
 static int system_store_attach(SSL_CTX *ssl_ctx)
 {
-    int rc = 0;
     pthread_mutex_lock(&system_lock);
     if (!system_store) {
         system_store = X509_STORE_new();
@@ -75,24 +79,12 @@ static int system_store_attach(SSL_CTX *ssl_ctx)
             X509_STORE_set_default_paths(system_store);
         ERR_clear_error();
     }
-    if (system_store) {
-        SSL_CTX_set1_cert_store(ssl_ctx, system_store);
-        system_users++;
-    } else {
-        rc = CNET_ENOMEM;
-    }
+    X509_STORE *store = system_store;
     pthread_mutex_unlock(&system_lock);
-    return rc;
-}
-
-static void system_store_detach(void)
-{
-    pthread_mutex_lock(&system_lock);
-    if (--system_users == 0) {
-        X509_STORE_free(system_store);
-        system_store = NULL;
-    }
-    pthread_mutex_unlock(&system_lock);
+    if (!store)
+        return CNET_ENOMEM;
+    SSL_CTX_set1_cert_store(ssl_ctx, store);
+    return 0;
 }
 
 /* ---- reading PEM ------------------------------------------------------------ */
@@ -446,8 +438,6 @@ static int set_alpn(cnet_tls_context_t *ctx, const char *const *names, char *err
 static void context_free(cnet_tls_context_t *ctx)
 {
     SSL_CTX_free(ctx->ssl_ctx);
-    if (ctx->shared_store)
-        system_store_detach();
     cnet__free(ctx->alpn);
     cnet__free(ctx);
     ERR_clear_error();
@@ -496,7 +486,6 @@ static int configure(cnet_tls_context_t *ctx, const cnet_tls_context_opts_t *o, 
     } else if (!crl.data) {
         if ((rc = system_store_attach(c)))
             goto out;
-        ctx->shared_store = true;
     } else {
         /* CRLs change the store: a private copy of the system's CAs (node's NewRootCertStore). */
         SSL_CTX_set_default_verify_paths(c);

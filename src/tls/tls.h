@@ -33,7 +33,6 @@ struct cnet_tls_context_s {
     size_t alpn_len;
     bool request_cert;
     bool reject_unauthorized;
-    bool shared_store; /* the cert store is the process-wide system store */
 };
 
 /* First released layout of cnet_tls_context_opts_t (0.3.0). */
@@ -214,9 +213,12 @@ int cnet__tls_engine_shutdown(cnet__tls_engine_t *e);
  * and BIO buffers that grew, when both BIOs are empty. */
 void cnet__tls_engine_trim(cnet__tls_engine_t *e);
 
-/* Events since the last call (CNET__TLS_EV_*), each reported once. */
+/* Events since the last call (CNET__TLS_EV_*), each reported once. When both
+ * come together (a TLS 1.2 session arrives within the handshake), 'secure'
+ * goes first: node emits 'session' only once the peer is verified. */
 unsigned cnet__tls_engine_events(cnet__tls_engine_t *e);
-/* The last error (code, node's name and message), or NULL. */
+/* The last failure (code, node's name and message), or NULL; on an engine
+ * established with rejectUnauthorized off, the authorization error. */
 const cnet__tls_error_t *cnet__tls_engine_error(const cnet__tls_engine_t *e);
 
 /* Server, from the SNI hook or after it paused: serve @p ctx's certificate. */
