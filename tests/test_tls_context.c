@@ -341,6 +341,123 @@ static void test_cert_parse(void)
     ASSERT(cnet_tls_name_get(NULL, "CN") == NULL);
 }
 
+/* ---- out of memory: every allocation of cnet's may fail -------------------------- */
+
+static long alloc_budget = -1; /* allocations left before they fail; -1: no limit */
+
+static bool alloc_ok(void)
+{
+    if (alloc_budget < 0)
+        return true;
+    if (alloc_budget == 0)
+        return false;
+    alloc_budget--;
+    return true;
+}
+static void *t_malloc(size_t n)
+{
+    return alloc_ok() ? malloc(n) : NULL;
+}
+static void *t_realloc(void *p, size_t n)
+{
+    return alloc_ok() ? realloc(p, n) : NULL;
+}
+static void *t_calloc(size_t c, size_t n)
+{
+    return alloc_ok() ? calloc(c, n) : NULL;
+}
+
+/* One run of everything, with @p budget allocations allowed; true once it all succeeded. */
+static bool oom_run(long budget)
+{
+    static const char *const alpn[] = {"h2", "http/1.1", NULL};
+    cnet_tls_context_opts_t o = CNET_TLS_CONTEXT_OPTS_INIT;
+    cnet_tls_context_t *sctx = NULL, *cctx = NULL;
+    const cnet_tls_cert_t *cert = NULL;
+    cnet__tls_engine_t *c = NULL, *srv = NULL;
+    char buf[16384], msg[256];
+    bool done = false;
+    size_t n;
+    int rc;
+
+    alloc_budget = budget;
+    o.key = pki.server_key;
+    o.cert = pki.server_chain;
+    o.alpn_protocols = alpn;
+    rc = cnet_tls_context_new(&o, &sctx, msg, sizeof msg);
+    if (rc) {
+        ASSERT_EQ(CNET_ENOMEM, rc);
+        goto out;
+    }
+    o = (cnet_tls_context_opts_t)CNET_TLS_CONTEXT_OPTS_INIT;
+    o.ca = pki.ca_cert;
+    if ((rc = cnet_tls_context_new(&o, &cctx, msg, sizeof msg))) {
+        ASSERT_EQ(CNET_ENOMEM, rc);
+        goto out;
+    }
+    if ((rc = cnet_tls_cert_parse(pki.server_cert, 0, &cert, msg, sizeof msg))) {
+        ASSERT_EQ(CNET_ENOMEM, rc);
+        goto out;
+    }
+    rc = cnet_tls_check_server_identity("nothere.example.org", cert, msg, sizeof msg);
+    if (rc != CNET_ERR_TLS_CERT_ALTNAME_INVALID) {
+        ASSERT_EQ(CNET_ENOMEM, rc);
+        goto out;
+    }
+    cnet__tls_engine_opts_t co = {0}, so = {0};
+    co.servername = "localhost";
+    co.alpn_protocols = alpn;
+    so.is_server = true;
+    if ((rc = cnet__tls_engine_new(cctx, &co, &c)) ||
+        (rc = cnet__tls_engine_new(sctx, &so, &srv))) {
+        ASSERT_EQ(CNET_ENOMEM, rc);
+        goto out;
+    }
+    /* The handshake, by hand: what one side writes, the other reads. */
+    for (int round = 0; round < 10; round++) {
+        rc = cnet__tls_engine_read(c, buf, sizeof buf, &n);
+        if (rc < 0) {
+            ASSERT_EQ(CNET_ENOMEM, rc);
+            goto out;
+        }
+        while ((n = cnet__tls_engine_pull(c, buf, sizeof buf)))
+            if ((rc = cnet__tls_engine_feed(srv, buf, n)))
+                goto out;
+        rc = cnet__tls_engine_read(srv, buf, sizeof buf, &n);
+        if (rc < 0) {
+            ASSERT_EQ(CNET_ENOMEM, rc);
+            goto out;
+        }
+        while ((n = cnet__tls_engine_pull(srv, buf, sizeof buf)))
+            if ((rc = cnet__tls_engine_feed(c, buf, n)))
+                goto out;
+    }
+    ASSERT(cnet__tls_engine_is_established(c));
+    ASSERT(cnet__tls_engine_authorized(c));
+    ASSERT_STR_EQ("h2", cnet__tls_engine_alpn_protocol(c));
+    done = true;
+out:
+    alloc_budget = -1;
+    cnet__tls_engine_free(c);
+    cnet__tls_engine_free(srv);
+    cnet_tls_cert_free(cert);
+    cnet_tls_context_release(cctx);
+    cnet_tls_context_release(sctx);
+    ASSERT_EQ(0, ERR_peek_error());
+    return done;
+}
+
+static void test_oom(void)
+{
+    long budget;
+    test_set_phase("out of memory at each of cnet's allocations");
+    ASSERT_OK(cnet_replace_allocator(t_malloc, t_realloc, t_calloc, free));
+    for (budget = 0; !oom_run(budget); budget++)
+        ASSERT(budget < 10000);
+    ASSERT(budget > 10); /* the runs did fail on the way */
+    ASSERT_OK(cnet_replace_allocator(malloc, realloc, calloc, free));
+}
+
 int main(void)
 {
     test_watchdog(60);
@@ -351,6 +468,7 @@ int main(void)
     test_settings();
     test_threads();
     test_cert_parse();
+    test_oom();
     tls_pki_free(&pki);
     rmdir(dir);
     return 0;

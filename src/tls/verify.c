@@ -116,6 +116,15 @@ static void list_push(strlist_t *l, char *item)
     l->v[l->n++] = item;
 }
 
+/* Pushes a string that must exist: NULL means its allocation failed. */
+static void list_push_str(strlist_t *l, char *item)
+{
+    if (!item)
+        l->oom = true;
+    else
+        list_push(l, item);
+}
+
 static void list_free(strlist_t *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -248,10 +257,10 @@ static int split_altnames(const char *altnames, strlist_t *out)
         for (;;) {
             const char *sep = strstr(p, ", ");
             if (!sep) {
-                list_push(out, cnet__strdup(p));
+                list_push_str(out, cnet__strdup(p));
                 break;
             }
-            list_push(out, dupn(p, (size_t)(sep - p)));
+            list_push_str(out, dupn(p, (size_t)(sep - p)));
             p = sep + 2;
         }
         return out->oom ? CNET_ENOMEM : 0;
@@ -272,9 +281,12 @@ static int split_altnames(const char *altnames, strlist_t *out)
             off = (size_t)(quote - altnames) + m;
         } else if (sep) {
             str_addn(&tok, altnames + off, (size_t)(sep - (altnames + off)));
-            list_push(out, tok.oom ? NULL : tok.p);
-            if (tok.oom)
+            if (tok.oom) {
+                cnet__free(tok.p);
                 out->oom = true;
+                return CNET_ENOMEM;
+            }
+            list_push_str(out, tok.p);
             tok = (str_t){0};
             str_add(&tok, "");
             off = (size_t)(sep - altnames) + 2;
@@ -285,29 +297,33 @@ static int split_altnames(const char *altnames, strlist_t *out)
             off = len;
         }
     }
-    if (tok.oom)
-        out->oom = true;
-    list_push(out, tok.oom ? NULL : tok.p);
+    if (tok.oom) {
+        cnet__free(tok.p);
+        return CNET_ENOMEM;
+    }
+    list_push_str(out, tok.p);
     return out->oom ? CNET_ENOMEM : 0;
 }
 
 /* ---- the checks ------------------------------------------------------------ */
 
-/* canonicalizeIP (cares_wrap.cc): inet_pton as v4 then v6, inet_ntop; NULL is `undefined`. */
-static char *canonical_ip(const char *ip)
+/*
+ * canonicalizeIP (cares_wrap.cc): inet_pton as v4 then v6, inet_ntop. NULL
+ * is node's `undefined` (not an address); *oom says an allocation failed.
+ */
+static char *canonical_ip(const char *ip, bool *oom)
 {
     unsigned char bin[16];
     char buf[64];
-    if (uv_inet_pton(AF_INET, ip, bin) == 0) {
-        if (uv_inet_ntop(AF_INET, bin, buf, sizeof buf) != 0)
-            return NULL;
-    } else if (uv_inet_pton(AF_INET6, ip, bin) == 0) {
-        if (uv_inet_ntop(AF_INET6, bin, buf, sizeof buf) != 0)
-            return NULL;
-    } else {
+    int af = uv_inet_pton(AF_INET, ip, bin) == 0    ? AF_INET
+             : uv_inet_pton(AF_INET6, ip, bin) == 0 ? AF_INET6
+                                                    : 0;
+    if (!af || uv_inet_ntop(af, bin, buf, sizeof buf) != 0)
         return NULL;
-    }
-    return cnet__strdup(buf);
+    char *s = cnet__strdup(buf);
+    if (!s)
+        *oom = true;
+    return s;
 }
 
 /* splitHost(): unfqdn, A-Z lower-cased, split on '.'. */
@@ -326,10 +342,10 @@ static int split_host(const char *host, strlist_t *parts)
     for (;;) {
         const char *dot = memchr(p, '.', (size_t)(h + n - p));
         if (!dot) {
-            list_push(parts, dupn(p, (size_t)(h + n - p)));
+            list_push_str(parts, dupn(p, (size_t)(h + n - p)));
             break;
         }
-        list_push(parts, dupn(p, (size_t)(dot - p)));
+        list_push_str(parts, dupn(p, (size_t)(dot - p)));
         p = dot + 1;
     }
     cnet__free(h);
@@ -424,9 +440,9 @@ int cnet__tls_check_identity(const char *hostname, const cnet_tls_name_t *subjec
             if (!name)
                 continue;
             if (starts_with(name, "DNS:"))
-                list_push(&dns, cnet__strdup(name + 4));
+                list_push_str(&dns, cnet__strdup(name + 4));
             else if (starts_with(name, "IP Address:"))
-                list_push(&ips, canonical_ip(name + 11));
+                list_push(&ips, canonical_ip(name + 11, &ips.oom));
         }
         if (dns.oom || ips.oom) {
             rc = CNET_ENOMEM;
@@ -446,7 +462,12 @@ int cnet__tls_check_identity(const char *hostname, const cnet_tls_name_t *subjec
     }
 
     if (cnet_is_ip(hn)) {
-        canon = canonical_ip(hn);
+        bool oom = false;
+        canon = canonical_ip(hn, &oom);
+        if (oom) {
+            rc = CNET_ENOMEM;
+            goto out;
+        }
         str_t list = {0};
         str_add(&list, "");
         for (size_t i = 0; i < ips.n; i++) {
