@@ -1125,7 +1125,7 @@ typedef struct cnet_tls_context_opts {
     const char *crl_file;
     bool allow_partial_trust_chain; /* trust an intermediate of ca as an anchor */
     /* Protocol. */
-    const char *ciphers;            /* node's `ciphers`: NULL is tls.DEFAULT_CIPHERS; TLS_*
+    const char *ciphers;            /* node's `ciphers`: NULL or "" is DEFAULT_CIPHERS; TLS_*
                                      * entries are the TLS 1.3 suites, the rest OpenSSL's list */
     const char *ciphersuites;       /* TLS 1.3 suites, replacing those taken from ciphers */
     cnet_tls_version_t min_version; /* 0: TLSv1.2 */
@@ -1170,7 +1170,9 @@ CNET_EXTERN cnet_tls_context_t *cnet_tls_context_retain(cnet_tls_context_t *ctx)
 /** Drops a reference (any thread); the last one frees the context. NULL is a no-op. */
 CNET_EXTERN void cnet_tls_context_release(cnet_tls_context_t *ctx);
 
-/* Certificates. -------------------------------------------------------------- */
+/* Certificates. --------------------------------------------------------------
+ * Certificates and the identity check belong to no loop: any thread may use
+ * them (one certificate from one thread at a time, or read-only from many). */
 
 /** One attribute of a distinguished name, as node's subject object holds it. */
 typedef struct cnet_tls_name_entry {
