@@ -11,6 +11,7 @@
  *   7. Encodings and framing helpers
  *   8. Addresses (net.isIP, ...)
  *   9. Allocator and logging
+ *  10. TLS: secure contexts, certificates, server identity (tls module)
  *
  * 1. CONVENTIONS
  *
@@ -129,6 +130,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(EINTR, -EINTR, "interrupted system call")                        \
     X(EINVAL, -EINVAL, "invalid argument")                             \
     X(EIO, -EIO, "i/o error")                                          \
+    X(EISDIR, -EISDIR, "illegal operation on a directory")             \
     X(EISCONN, -EISCONN, "socket is already connected")                \
     X(EMFILE, -EMFILE, "too many open files")                          \
     X(EMSGSIZE, -EMSGSIZE, "message too long")                         \
@@ -190,7 +192,222 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ABORT_ERR, -5170, "The operation was aborted")                                   \
     X(UNKNOWN, -5999, "unknown error")
 
-#define CNET_ERROR_MAP(X) CNET_ERRNO_MAP(X) CNET_LIBERR_MAP(X)
+/*
+ * TLS errors (since 0.3), -5200 to -5399, named as node names them.
+ * Certificate verification results: OpenSSL's X509_V_ERR_* names without the
+ * prefix (node's err.code and socket.authorizationError), OpenSSL's messages.
+ * A result node does not name is UNSPECIFIED, with OpenSSL's own message.
+ */
+#define CNET_TLS_VERIFY_ERR_MAP(X)                                                            \
+    X(UNABLE_TO_GET_ISSUER_CERT, -5200, "unable to get issuer certificate")                   \
+    X(UNABLE_TO_GET_CRL, -5201, "unable to get certificate CRL")                              \
+    X(UNABLE_TO_DECRYPT_CERT_SIGNATURE, -5202, "unable to decrypt certificate's signature")   \
+    X(UNABLE_TO_DECRYPT_CRL_SIGNATURE, -5203, "unable to decrypt CRL's signature")            \
+    X(UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY, -5204, "unable to decode issuer public key")        \
+    X(CERT_SIGNATURE_FAILURE, -5205, "certificate signature failure")                         \
+    X(CRL_SIGNATURE_FAILURE, -5206, "CRL signature failure")                                  \
+    X(CERT_NOT_YET_VALID, -5207, "certificate is not yet valid")                              \
+    X(CERT_HAS_EXPIRED, -5208, "certificate has expired")                                     \
+    X(CRL_NOT_YET_VALID, -5209, "CRL is not yet valid")                                       \
+    X(CRL_HAS_EXPIRED, -5210, "CRL has expired")                                              \
+    X(ERROR_IN_CERT_NOT_BEFORE_FIELD, -5211, "format error in certificate's notBefore field") \
+    X(ERROR_IN_CERT_NOT_AFTER_FIELD, -5212, "format error in certificate's notAfter field")   \
+    X(ERROR_IN_CRL_LAST_UPDATE_FIELD, -5213, "format error in CRL's lastUpdate field")        \
+    X(ERROR_IN_CRL_NEXT_UPDATE_FIELD, -5214, "format error in CRL's nextUpdate field")        \
+    X(OUT_OF_MEM, -5215, "out of memory")                                                     \
+    X(DEPTH_ZERO_SELF_SIGNED_CERT, -5216, "self-signed certificate")                          \
+    X(SELF_SIGNED_CERT_IN_CHAIN, -5217, "self-signed certificate in certificate chain")       \
+    X(UNABLE_TO_GET_ISSUER_CERT_LOCALLY, -5218, "unable to get local issuer certificate")     \
+    X(UNABLE_TO_VERIFY_LEAF_SIGNATURE, -5219, "unable to verify the first certificate")       \
+    X(CERT_CHAIN_TOO_LONG, -5220, "certificate chain too long")                               \
+    X(CERT_REVOKED, -5221, "certificate revoked")                                             \
+    X(INVALID_CA, -5222, "invalid CA certificate")                                            \
+    X(PATH_LENGTH_EXCEEDED, -5223, "path length constraint exceeded")                         \
+    X(INVALID_PURPOSE, -5224, "unsuitable certificate purpose")                               \
+    X(CERT_UNTRUSTED, -5225, "certificate not trusted")                                       \
+    X(CERT_REJECTED, -5226, "certificate rejected")                                           \
+    X(HOSTNAME_MISMATCH, -5227, "hostname mismatch")                                          \
+    X(UNSPECIFIED, -5228, "unspecified certificate verification error")
+
+/*
+ * OpenSSL reasons, named by node's rule: the reason string upper-cased with
+ * '_' for ' ', after "ERR_SSL_" for errors of a TLS connection, and after
+ * "ERR_OSSL_<LIB>_" (no <LIB>_ for libraries node does not name) for errors
+ * of loading keys and certificates (tls.createSecureContext). The message
+ * here is the reason; the error's message is OpenSSL's full text.
+ */
+#define CNET_TLS_OSSL_ERR_MAP(X)                                                                   \
+    X(ERR_SSL_WRONG_VERSION_NUMBER, -5230, "wrong version number")                                 \
+    X(ERR_SSL_HTTP_REQUEST, -5231, "http request")                                                 \
+    X(ERR_SSL_HTTPS_PROXY_REQUEST, -5232, "https proxy request")                                   \
+    X(ERR_SSL_UNSUPPORTED_PROTOCOL, -5233, "unsupported protocol")                                 \
+    X(ERR_SSL_NO_PROTOCOLS_AVAILABLE, -5234, "no protocols available")                             \
+    X(ERR_SSL_VERSION_TOO_LOW, -5235, "version too low")                                           \
+    X(ERR_SSL_VERSION_TOO_HIGH, -5236, "version too high")                                         \
+    X(ERR_SSL_UNKNOWN_PROTOCOL, -5237, "unknown protocol")                                         \
+    X(ERR_SSL_UNSUPPORTED_SSL_VERSION, -5238, "unsupported ssl version")                           \
+    X(ERR_SSL_WRONG_SSL_VERSION, -5239, "wrong ssl version")                                       \
+    X(ERR_SSL_PACKET_LENGTH_TOO_LONG, -5240, "packet length too long")                             \
+    X(ERR_SSL_RECORD_LENGTH_MISMATCH, -5241, "record length mismatch")                             \
+    X(ERR_SSL_ENCRYPTED_LENGTH_TOO_LONG, -5242, "encrypted length too long")                       \
+    X(ERR_SSL_DATA_LENGTH_TOO_LONG, -5243, "data length too long")                                 \
+    X(ERR_SSL_BAD_LENGTH, -5244, "bad length")                                                     \
+    X(ERR_SSL_LENGTH_MISMATCH, -5245, "length mismatch")                                           \
+    X(ERR_SSL_LENGTH_TOO_SHORT, -5246, "length too short")                                         \
+    X(ERR_SSL_LENGTH_TOO_LONG, -5247, "length too long")                                           \
+    X(ERR_SSL_BAD_PACKET_LENGTH, -5248, "bad packet length")                                       \
+    X(ERR_SSL_BAD_PACKET, -5249, "bad packet")                                                     \
+    X(ERR_SSL_BAD_RECORD_TYPE, -5250, "bad record type")                                           \
+    X(ERR_SSL_RECORD_TOO_SMALL, -5251, "record too small")                                         \
+    X(ERR_SSL_DECRYPTION_FAILED, -5252, "decryption failed")                                       \
+    X(ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC, -5253, "decryption failed or bad record mac")   \
+    X(ERR_SSL_BLOCK_CIPHER_PAD_IS_WRONG, -5254, "block cipher pad is wrong")                       \
+    X(ERR_SSL_UNEXPECTED_MESSAGE, -5255, "unexpected message")                                     \
+    X(ERR_SSL_UNEXPECTED_RECORD, -5256, "unexpected record")                                       \
+    X(ERR_SSL_UNEXPECTED_EOF_WHILE_READING, -5257, "unexpected eof while reading")                 \
+    X(ERR_SSL_UNEXPECTED_CCS_MESSAGE, -5258, "unexpected ccs message")                             \
+    X(ERR_SSL_EXCESSIVE_MESSAGE_SIZE, -5259, "excessive message size")                             \
+    X(ERR_SSL_EXTRA_DATA_IN_MESSAGE, -5260, "extra data in message")                               \
+    X(ERR_SSL_APPLICATION_DATA_AFTER_CLOSE_NOTIFY, -5261, "application data after close notify")   \
+    X(ERR_SSL_MIXED_HANDSHAKE_AND_NON_HANDSHAKE_DATA, -5262,                                       \
+      "mixed handshake and non handshake data")                                                    \
+    X(ERR_SSL_NOT_ON_RECORD_BOUNDARY, -5263, "not on record boundary")                             \
+    X(ERR_SSL_PROTOCOL_IS_SHUTDOWN, -5264, "protocol is shutdown")                                 \
+    X(ERR_SSL_SHUTDOWN_WHILE_IN_INIT, -5265, "shutdown while in init")                             \
+    X(ERR_SSL_UNINITIALIZED, -5266, "uninitialized")                                               \
+    X(ERR_SSL_STILL_IN_INIT, -5267, "still in init")                                               \
+    X(ERR_SSL_BAD_HANDSHAKE_STATE, -5268, "bad handshake state")                                   \
+    X(ERR_SSL_NO_SHARED_CIPHER, -5269, "no shared cipher")                                         \
+    X(ERR_SSL_NO_CIPHERS_AVAILABLE, -5270, "no ciphers available")                                 \
+    X(ERR_SSL_NO_CIPHER_MATCH, -5271, "no cipher match")                                           \
+    X(ERR_SSL_NO_SUITABLE_SIGNATURE_ALGORITHM, -5272, "no suitable signature algorithm")           \
+    X(ERR_SSL_NO_SHARED_SIGNATURE_ALGORITHMS, -5273, "no shared signature algorithms")             \
+    X(ERR_SSL_NO_SHARED_GROUPS, -5274, "no shared groups")                                         \
+    X(ERR_SSL_NO_SUITABLE_KEY_SHARE, -5275, "no suitable key share")                               \
+    X(ERR_SSL_NO_SUITABLE_GROUPS, -5276, "no suitable groups")                                     \
+    X(ERR_SSL_BAD_KEY_SHARE, -5277, "bad key share")                                               \
+    X(ERR_SSL_BAD_SIGNATURE, -5278, "bad signature")                                               \
+    X(ERR_SSL_WRONG_SIGNATURE_TYPE, -5279, "wrong signature type")                                 \
+    X(ERR_SSL_WRONG_CIPHER_RETURNED, -5280, "wrong cipher returned")                               \
+    X(ERR_SSL_UNKNOWN_CIPHER_RETURNED, -5281, "unknown cipher returned")                           \
+    X(ERR_SSL_BAD_ECPOINT, -5282, "bad ecpoint")                                                   \
+    X(ERR_SSL_BAD_DH_VALUE, -5283, "bad dh value")                                                 \
+    X(ERR_SSL_DH_KEY_TOO_SMALL, -5284, "dh key too small")                                         \
+    X(ERR_SSL_EE_KEY_TOO_SMALL, -5285, "ee key too small")                                         \
+    X(ERR_SSL_CA_KEY_TOO_SMALL, -5286, "ca key too small")                                         \
+    X(ERR_SSL_CA_MD_TOO_WEAK, -5287, "ca md too weak")                                             \
+    X(ERR_SSL_BAD_LEGACY_VERSION, -5288, "bad legacy version")                                     \
+    X(ERR_SSL_BAD_HELLO_REQUEST, -5289, "bad hello request")                                       \
+    X(ERR_SSL_CERTIFICATE_VERIFY_FAILED, -5290, "certificate verify failed")                       \
+    X(ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE, -5291, "peer did not return a certificate")       \
+    X(ERR_SSL_NO_CERTIFICATES_RETURNED, -5292, "no certificates returned")                         \
+    X(ERR_SSL_NO_CERTIFICATE_ASSIGNED, -5293, "no certificate assigned")                           \
+    X(ERR_SSL_NO_PRIVATE_KEY_ASSIGNED, -5294, "no private key assigned")                           \
+    X(ERR_SSL_PRIVATE_KEY_MISMATCH, -5295, "private key mismatch")                                 \
+    X(ERR_SSL_SESSION_ID_CONTEXT_UNINITIALIZED, -5296, "session id context uninitialized")         \
+    X(ERR_SSL_ATTEMPT_TO_REUSE_SESSION_IN_DIFFERENT_CONTEXT, -5297,                                \
+      "attempt to reuse session in different context")                                             \
+    X(ERR_SSL_BAD_VALUE, -5298, "bad value")                                                       \
+    X(ERR_SSL_INVALID_TICKET_KEYS_LENGTH, -5299, "invalid ticket keys length")                     \
+    X(ERR_SSL_NO_RENEGOTIATION, -5300, "no renegotiation")                                         \
+    X(ERR_SSL_UNSAFE_LEGACY_RENEGOTIATION_DISABLED, -5301, "unsafe legacy renegotiation disabled") \
+    X(ERR_SSL_RENEGOTIATION_MISMATCH, -5302, "renegotiation mismatch")                             \
+    X(ERR_SSL_INAPPROPRIATE_FALLBACK, -5303, "inappropriate fallback")                             \
+    X(ERR_SSL_NO_APPLICATION_PROTOCOL, -5304, "no application protocol")                           \
+    X(ERR_SSL_BAD_EXTENSION, -5305, "bad extension")                                               \
+    X(ERR_SSL_PARSE_TLSEXT, -5306, "parse tlsext")                                                 \
+    X(ERR_SSL_CLIENTHELLO_TLSEXT, -5307, "clienthello tlsext")                                     \
+    X(ERR_SSL_SERVERHELLO_TLSEXT, -5308, "serverhello tlsext")                                     \
+    X(ERR_SSL_UNSOLICITED_EXTENSION, -5309, "unsolicited extension")                               \
+    X(ERR_SSL_MISSING_SIGALGS_EXTENSION, -5310, "missing sigalgs extension")                       \
+    X(ERR_SSL_MISSING_SUPPORTED_GROUPS_EXTENSION, -5311, "missing supported groups extension")     \
+    X(ERR_SSL_SSL_HANDSHAKE_FAILURE, -5312, "ssl handshake failure")                               \
+    X(ERR_SSL_BAD_KEY_UPDATE, -5313, "bad key update")                                             \
+    X(ERR_SSL_TOO_MANY_KEY_UPDATES, -5314, "too many key updates")                                 \
+    X(ERR_SSL_TOO_MANY_WARN_ALERTS, -5315, "too many warn alerts")                                 \
+    X(ERR_SSL_INVALID_ALERT, -5316, "invalid alert")                                               \
+    X(ERR_SSL_UNKNOWN_ALERT_TYPE, -5317, "unknown alert type")                                     \
+    X(ERR_SSL_CALLBACK_FAILED, -5318, "callback failed")                                           \
+    X(ERR_SSL_CERT_CB_ERROR, -5319, "cert cb error")                                               \
+    X(ERR_SSL_X509_LIB, -5320, "x509 lib")                                                         \
+    X(ERR_SSL_X509_VERIFICATION_SETUP_PROBLEMS, -5321, "x509 verification setup problems")         \
+    X(ERR_SSL_LIBRARY_HAS_NO_CIPHERS, -5322, "library has no ciphers")                             \
+    X(ERR_SSL_SSLV3_ALERT_UNEXPECTED_MESSAGE, -5323, "sslv3 alert unexpected message")             \
+    X(ERR_SSL_SSLV3_ALERT_BAD_RECORD_MAC, -5324, "sslv3 alert bad record mac")                     \
+    X(ERR_SSL_TLSV1_ALERT_DECRYPTION_FAILED, -5325, "tlsv1 alert decryption failed")               \
+    X(ERR_SSL_TLSV1_ALERT_RECORD_OVERFLOW, -5326, "tlsv1 alert record overflow")                   \
+    X(ERR_SSL_SSLV3_ALERT_DECOMPRESSION_FAILURE, -5327, "sslv3 alert decompression failure")       \
+    X(ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE, -5328, "sslv3 alert handshake failure")               \
+    X(ERR_SSL_SSLV3_ALERT_NO_CERTIFICATE, -5329, "sslv3 alert no certificate")                     \
+    X(ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE, -5330, "sslv3 alert bad certificate")                   \
+    X(ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE, -5331, "sslv3 alert unsupported certificate")   \
+    X(ERR_SSL_SSLV3_ALERT_CERTIFICATE_REVOKED, -5332, "sslv3 alert certificate revoked")           \
+    X(ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED, -5333, "sslv3 alert certificate expired")           \
+    X(ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN, -5334, "sslv3 alert certificate unknown")           \
+    X(ERR_SSL_SSLV3_ALERT_ILLEGAL_PARAMETER, -5335, "sslv3 alert illegal parameter")               \
+    X(ERR_SSL_TLSV1_ALERT_UNKNOWN_CA, -5336, "tlsv1 alert unknown ca")                             \
+    X(ERR_SSL_TLSV1_ALERT_ACCESS_DENIED, -5337, "tlsv1 alert access denied")                       \
+    X(ERR_SSL_TLSV1_ALERT_DECODE_ERROR, -5338, "tlsv1 alert decode error")                         \
+    X(ERR_SSL_TLSV1_ALERT_DECRYPT_ERROR, -5339, "tlsv1 alert decrypt error")                       \
+    X(ERR_SSL_TLSV1_ALERT_EXPORT_RESTRICTION, -5340, "tlsv1 alert export restriction")             \
+    X(ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION, -5341, "tlsv1 alert protocol version")                 \
+    X(ERR_SSL_TLSV1_ALERT_INSUFFICIENT_SECURITY, -5342, "tlsv1 alert insufficient security")       \
+    X(ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR, -5343, "tlsv1 alert internal error")                     \
+    X(ERR_SSL_TLSV1_ALERT_INAPPROPRIATE_FALLBACK, -5344, "tlsv1 alert inappropriate fallback")     \
+    X(ERR_SSL_TLSV1_ALERT_USER_CANCELLED, -5345, "tlsv1 alert user cancelled")                     \
+    X(ERR_SSL_TLSV1_ALERT_NO_RENEGOTIATION, -5346, "tlsv1 alert no renegotiation")                 \
+    X(ERR_SSL_TLSV13_ALERT_MISSING_EXTENSION, -5347, "tlsv13 alert missing extension")             \
+    X(ERR_SSL_TLSV1_UNSUPPORTED_EXTENSION, -5348, "tlsv1 unsupported extension")                   \
+    X(ERR_SSL_TLSV1_CERTIFICATE_UNOBTAINABLE, -5349, "tlsv1 certificate unobtainable")             \
+    X(ERR_SSL_TLSV1_UNRECOGNIZED_NAME, -5350, "tlsv1 unrecognized name")                           \
+    X(ERR_SSL_TLSV1_BAD_CERTIFICATE_STATUS_RESPONSE, -5351,                                        \
+      "tlsv1 bad certificate status response")                                                     \
+    X(ERR_SSL_TLSV1_BAD_CERTIFICATE_HASH_VALUE, -5352, "tlsv1 bad certificate hash value")         \
+    X(ERR_SSL_TLSV1_ALERT_UNKNOWN_PSK_IDENTITY, -5353, "tlsv1 alert unknown psk identity")         \
+    X(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED, -5354, "tlsv13 alert certificate required")       \
+    X(ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL, -5355, "tlsv1 alert no application protocol")   \
+    X(ERR_OSSL_PEM_NO_START_LINE, -5356, "no start line")                                          \
+    X(ERR_OSSL_PEM_BAD_BASE64_DECODE, -5357, "bad base64 decode")                                  \
+    X(ERR_OSSL_PEM_BAD_END_LINE, -5358, "bad end line")                                            \
+    X(ERR_OSSL_PEM_BAD_DECRYPT, -5359, "bad decrypt")                                              \
+    X(ERR_OSSL_PEM_BAD_PASSWORD_READ, -5360, "bad password read")                                  \
+    X(ERR_OSSL_PEM_PROBLEMS_GETTING_PASSWORD, -5361, "problems getting password")                  \
+    X(ERR_OSSL_PEM_UNSUPPORTED_ENCRYPTION, -5362, "unsupported encryption")                        \
+    X(ERR_OSSL_PEM_SHORT_HEADER, -5363, "short header")                                            \
+    X(ERR_OSSL_PEM_BAD_IV_CHARS, -5364, "bad iv chars")                                            \
+    X(ERR_OSSL_X509_KEY_VALUES_MISMATCH, -5365, "key values mismatch")                             \
+    X(ERR_OSSL_X509_UNKNOWN_KEY_TYPE, -5366, "unknown key type")                                   \
+    X(ERR_OSSL_ASN1_TOO_LONG, -5367, "too long")                                                   \
+    X(ERR_OSSL_ASN1_HEADER_TOO_LONG, -5368, "header too long")                                     \
+    X(ERR_OSSL_ASN1_NOT_ENOUGH_DATA, -5369, "not enough data")                                     \
+    X(ERR_OSSL_ASN1_WRONG_TAG, -5370, "wrong tag")                                                 \
+    X(ERR_OSSL_ASN1_BAD_OBJECT_HEADER, -5371, "bad object header")                                 \
+    X(ERR_OSSL_EVP_BAD_DECRYPT, -5372, "bad decrypt")                                              \
+    X(ERR_OSSL_EVP_UNSUPPORTED_PRIVATE_KEY_ALGORITHM, -5373, "unsupported private key algorithm")  \
+    X(ERR_OSSL_BAD_DECRYPT, -5374, "bad decrypt")                                                  \
+    X(ERR_OSSL_UNSUPPORTED, -5375, "unsupported")
+
+/* Node's own TLS codes, and the catch-all for OpenSSL reasons not listed above. */
+#define CNET_TLS_ERR_MAP(X)                                                                        \
+    X(ERR_TLS_CERT_ALTNAME_INVALID, -5380, "Hostname/IP does not match certificate's altnames")    \
+    X(ERR_TLS_CERT_ALTNAME_FORMAT, -5381, "Invalid subject alternative name string")               \
+    X(ERR_TLS_HANDSHAKE_TIMEOUT, -5382, "TLS handshake timeout")                                   \
+    X(ERR_TLS_INVALID_PROTOCOL_VERSION, -5383, "not a valid TLS protocol version")                 \
+    X(ERR_TLS_RENEGOTIATION_DISABLED, -5384, "TLS session renegotiation disabled for this socket") \
+    X(ERR_TLS_SNI_FROM_SERVER, -5385, "Cannot issue SNI from a TLS server-side socket")            \
+    X(ERR_TLS_INVALID_STATE, -5386, "TLS socket connection must be securely established")          \
+    X(ERR_TLS_INVALID_CONTEXT, -5387, "context must be a SecureContext")                           \
+    X(ERR_TLS_ALPN_CALLBACK_INVALID_RESULT, -5388,                                                 \
+      "ALPN callback returned a value that did not match any of the client's offered protocols")   \
+    X(ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS, -5389,                                                 \
+      "The ALPNCallback and ALPNProtocols TLS options are mutually exclusive")                     \
+    X(ERR_CRYPTO_OPERATION_FAILED, -5390, "Crypto operation failed")                               \
+    X(ERR_NO_CRYPTO, -5391, "cnet was built without TLS support (CNET_WITH_TLS=OFF)")              \
+    X(ERR_OSSL_UNLISTED, -5399, "an OpenSSL error that has no code of its own (see the message)")
+
+#define CNET_ERROR_MAP(X) \
+    CNET_ERRNO_MAP(X)     \
+    CNET_LIBERR_MAP(X) CNET_TLS_VERIFY_ERR_MAP(X) CNET_TLS_OSSL_ERR_MAP(X) CNET_TLS_ERR_MAP(X)
 
 typedef enum {
 #define CNET__ERR_ENUM(name, value, msg) CNET_##name = (value),
@@ -1137,6 +1354,203 @@ typedef enum {
  */
 CNET_EXTERN void cnet_set_logger(void (*fn)(void *arg, cnet_log_level_t level, const char *msg),
                                  void *arg, cnet_log_level_t max_level);
+
+/* ------------------------------------------------------------------------
+ * 10. TLS
+ *
+ * The parts of node's tls module that stand on their own: secure contexts
+ * (tls.createSecureContext), certificates as getPeerCertificate() shows them,
+ * and tls.checkServerIdentity(). TLS sockets (tls.connect, tls.createServer,
+ * the seeds' setSecure) are built on them in a later release: docs/tls.md.
+ *
+ * OpenSSL 3 does the work; no OpenSSL type ever appears in this header
+ * (<cnet/openssl.h> hands out OpenSSL's own objects), and cnet never changes
+ * OpenSSL's global state. Built without OpenSSL (CNET_WITH_TLS=OFF), every
+ * function of this section returns CNET_ERR_NO_CRYPTO (or does nothing).
+ * ------------------------------------------------------------------------ */
+
+/**
+ * A secure context (node's SecureContext): a private key and certificate
+ * chain, the trusted CAs and CRLs, and protocol settings, shared by any
+ * number of connections on any number of loops and threads. Immutable once
+ * created, reference counted, and thread-safe: unlike the other objects it
+ * belongs to no loop.
+ */
+typedef struct cnet_tls_context_s cnet_tls_context_t;
+
+/** Protocol versions (node's 'TLSv1' ... 'TLSv1.3'), by their wire numbers; 0 is the default. */
+typedef enum {
+    CNET_TLS_VERSION_DEFAULT = 0,
+    CNET_TLSV1 = 0x0301,
+    CNET_TLSV1_1 = 0x0302,
+    CNET_TLSV1_2 = 0x0303,
+    CNET_TLSV1_3 = 0x0304
+} cnet_tls_version_t;
+
+/** Node's name of @p version ("TLSv1.3"), or NULL for a value that is not a version. Static. */
+CNET_EXTERN const char *cnet_tls_version_name(cnet_tls_version_t version);
+
+/* Settings that default to on: 0 means the default, else CNET_TLS_ON or CNET_TLS_OFF. */
+#define CNET_TLS_ON  1
+#define CNET_TLS_OFF (-1)
+
+/**
+ * tls.createSecureContext(options) plus the options of tls.connect() and
+ * tls.createServer() that belong to a context. Start from
+ * CNET_TLS_CONTEXT_OPTS_INIT; every field's zero value is node's default.
+ * PEM may be given in memory (@c key with @c key_len, 0 meaning strlen) or as
+ * a file to read (@c key_file), not both. Nothing is kept: the context
+ * copies what it needs, so every pointer may be freed once the call returns.
+ */
+typedef struct cnet_tls_context_opts {
+    size_t size; /* sizeof the struct: set by CNET_TLS_CONTEXT_OPTS_INIT */
+    /* Our identity: a private key and its certificate chain (leaf first, then
+     * intermediates), for a server or for a client certificate. */
+    const char *key; /* PEM private key (PKCS#8, traditional or encrypted) */
+    size_t key_len;
+    const char *key_file;
+    const char *passphrase; /* for an encrypted key; NULL: an empty passphrase, as node */
+    const char *cert;       /* PEM certificate chain */
+    size_t cert_len;
+    const char *cert_file;
+    /* Trust. Without ca and ca_file, the system's CAs (Debian: ca-certificates,
+     * /etc/ssl/certs); with them, only the CAs given, as node. PEM that holds
+     * no certificate adds none, also as node. */
+    const char *ca;
+    size_t ca_len;
+    const char *ca_file;
+    const char *crl; /* PEM CRLs: then every certificate of a chain must have one (node) */
+    size_t crl_len;
+    const char *crl_file;
+    bool allow_partial_trust_chain; /* trust an intermediate of ca as an anchor */
+    /* Protocol. */
+    const char *ciphers;            /* node's `ciphers`: NULL or "" is DEFAULT_CIPHERS; TLS_*
+                                     * entries are the TLS 1.3 suites, the rest OpenSSL's list */
+    const char *ciphersuites;       /* TLS 1.3 suites, replacing those taken from ciphers */
+    cnet_tls_version_t min_version; /* 0: TLSv1.2 */
+    cnet_tls_version_t max_version; /* 0: TLSv1.3 */
+    bool honor_cipher_order;        /* server: our order of ciphers, not the client's */
+    /* ALPN (ALPNProtocols), NULL-terminated, e.g. {"h2", "http/1.1", NULL}: a
+     * client offers them, a server picks the first of its own that the
+     * client offered and refuses the connection when none matches (node). */
+    const char *const *alpn_protocols;
+    int session_tickets;      /* CNET_TLS_OFF: no tickets, so no resumption */
+    unsigned session_timeout; /* seconds a session may be resumed; 0: 7200 (as node) */
+    /* Verification: the defaults of connections that use this context. */
+    bool request_cert;       /* server: ask clients for a certificate */
+    int reject_unauthorized; /* CNET_TLS_OFF: connect even when verification fails */
+} cnet_tls_context_opts_t;
+#define CNET_TLS_CONTEXT_OPTS_INIT CNET__OPTS_INIT(cnet_tls_context_opts_t)
+
+/**
+ * tls.createSecureContext(options): a new context with one reference, or
+ * nothing. @p opts NULL takes every default (a client context trusting the
+ * system's CAs). When @p errmsg is not NULL it receives node's err.message
+ * for a failure (at most @p errmsg_size bytes, NUL-terminated), e.g.
+ * "error:05800074:x509 certificate routines::key values mismatch".
+ * Files are read on the calling thread.
+ * @return 0, or: CNET_ERR_INVALID_ARG_TYPE (@p out NULL),
+ *   CNET_ERR_INVALID_ARG_VALUE (options struct, a PEM given both ways,
+ *   ciphers leaving no cipher at all, an empty ALPN name),
+ *   CNET_ERR_OUT_OF_RANGE (an ALPN name over 255 bytes),
+ *   CNET_ERR_TLS_INVALID_PROTOCOL_VERSION, -errno of a file (CNET_ENOENT...),
+ *   OpenSSL's reason as node names it: CNET_ERR_OSSL_PEM_NO_START_LINE (no
+ *   PEM), CNET_ERR_OSSL_UNSUPPORTED (a key OpenSSL cannot decode),
+ *   CNET_ERR_OSSL_BAD_DECRYPT (wrong passphrase),
+ *   CNET_ERR_OSSL_X509_KEY_VALUES_MISMATCH (key and certificate differ),
+ *   CNET_ERR_SSL_NO_CIPHER_MATCH, ..., or CNET_ERR_OSSL_UNLISTED;
+ *   CNET_ERR_CRYPTO_OPERATION_FAILED ("Failed to parse CRL"), CNET_ENOMEM,
+ *   CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_tls_context_new(const cnet_tls_context_opts_t *opts, cnet_tls_context_t **out,
+                                     char *errmsg, size_t errmsg_size);
+/** Adds a reference (any thread). Returns @p ctx; NULL is a no-op. */
+CNET_EXTERN cnet_tls_context_t *cnet_tls_context_retain(cnet_tls_context_t *ctx);
+/** Drops a reference (any thread); the last one frees the context. NULL is a no-op. */
+CNET_EXTERN void cnet_tls_context_release(cnet_tls_context_t *ctx);
+
+/* Certificates. --------------------------------------------------------------
+ * Certificates and the identity check belong to no loop: any thread may use
+ * them (one certificate from one thread at a time, or read-only from many). */
+
+/** One attribute of a distinguished name, as node's subject object holds it. */
+typedef struct cnet_tls_name_entry {
+    const char *key;   /* OpenSSL's short name ("CN", "O", "emailAddress"), or the dotted OID */
+    const char *value; /* UTF-8 */
+} cnet_tls_name_entry_t;
+
+/**
+ * A subject or issuer name. Node's object form is the entries, flattened in
+ * certificate order (node groups a repeated key into an array). This struct
+ * never changes.
+ */
+typedef struct cnet_tls_name {
+    const cnet_tls_name_entry_t *entries;
+    size_t count;
+    const char *text; /* one line, RFC 2253 escaping: "CN=localhost, O=cnet, C=US" (node's
+                       * X509Certificate.subject with ", " between the lines) */
+} cnet_tls_name_t;
+
+/** The first value of @p key ("CN") in @p name, or NULL. */
+CNET_EXTERN const char *cnet_tls_name_get(const cnet_tls_name_t *name, const char *key);
+
+/**
+ * A certificate as node's getPeerCertificate() shows it. Read-only; every
+ * pointer in it is owned by the certificate and valid until
+ * cnet_tls_cert_free(). Filled by the library, so it only grows at the end.
+ */
+typedef struct cnet_tls_cert cnet_tls_cert_t;
+struct cnet_tls_cert {
+    cnet_tls_name_t subject;
+    cnet_tls_name_t issuer;
+    const char *subjectaltname; /* "DNS:localhost, IP Address:127.0.0.1", NULL without the
+                                 * extension; names with ',' '"' or control characters are
+                                 * quoted and escaped as node does */
+    bool ca;                    /* basicConstraints CA */
+    int bits;                   /* key size of an RSA or EC key, else 0 */
+    const char *valid_from;     /* "Jan  1 00:00:00 2030 GMT" */
+    const char *valid_to;
+    int64_t not_before; /* the same, in seconds since the epoch */
+    int64_t not_after;
+    const char *serial_number;  /* upper-case hex, "0A1B..." */
+    const char *fingerprint;    /* SHA-1, "AB:CD:..." */
+    const char *fingerprint256; /* SHA-256 */
+    const char *fingerprint512; /* SHA-512 */
+    const unsigned char *raw;   /* DER */
+    size_t raw_len;
+    /* The issuer chain (getPeerCertificate(true)): the certificate that
+     * issued this one, NULL at the end. Node makes a self-signed root its
+     * own issuerCertificate; here the chain ends there with NULL. */
+    const cnet_tls_cert_t *issuer_certificate;
+};
+
+/**
+ * Parses the first certificate of @p data (PEM, else DER; @p len 0 means
+ * strlen), like node's new X509Certificate(). Free it with
+ * cnet_tls_cert_free(). @p errmsg as for cnet_tls_context_new().
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_OSSL_PEM_NO_START_LINE (and
+ *   OpenSSL's other reasons), CNET_ENOMEM, CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_tls_cert_parse(const void *data, size_t len, const cnet_tls_cert_t **out,
+                                    char *errmsg, size_t errmsg_size);
+/** Frees @p cert and its issuer chain. NULL is a no-op. */
+CNET_EXTERN void cnet_tls_cert_free(const cnet_tls_cert_t *cert);
+
+/**
+ * tls.checkServerIdentity(hostname, cert): whether @p cert is valid for
+ * @p hostname by node's rules: an IP address only against the IP addresses
+ * of subjectaltname; a name against its DNS names (one '*' in the first
+ * label, not for "*.tld", not in an "xn--" label), or against the subject's
+ * CN only when there is no DNS name. A trailing dot and A-Z case do not
+ * matter. On a mismatch @p reason (may be NULL) receives node's err.reason,
+ * e.g. "Host: x. is not in the cert's altnames: DNS:localhost"; the error's
+ * message is cnet_strerror(code) + ": " + reason, as node's.
+ * @return 0 (valid), CNET_ERR_TLS_CERT_ALTNAME_INVALID,
+ *   CNET_ERR_TLS_CERT_ALTNAME_FORMAT (a badly quoted name), CNET_ENOMEM,
+ *   CNET_ERR_INVALID_ARG_TYPE (NULL cert or hostname), CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_tls_check_server_identity(const char *hostname, const cnet_tls_cert_t *cert,
+                                               char *reason, size_t reason_size);
 
 #ifdef __cplusplus
 }

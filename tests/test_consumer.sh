@@ -5,7 +5,9 @@
 #   (b) pkg-config: `cc main.c $(pkg-config --cflags --libs cnet)`, and the
 #       static variant with `pkg-config --static --libs cnet`.
 # Also checks the installed layout (headers, SONAME, package files) and that
-# <cnet.h> does not pull in <uv.h> (STYLE S-2).
+# <cnet.h> pulls in neither <uv.h> nor OpenSSL's headers (STYLE S-2). With TLS
+# (CNET_HAVE_TLS in version.h) the static links need OpenSSL, and
+# <cnet/openssl.h> must compile on its own.
 #
 # Usage (CTest runs it this way): bash tests/test_consumer.sh <source_dir> <build_dir>
 set -euo pipefail
@@ -54,9 +56,16 @@ echo "== installed layout"
 version=$(sed -n 's/^#define CNET_VERSION_STRING "\(.*\)"/\1/p' "$prefix/include/cnet/version.h")
 [ -n "$version" ] || fail "include/cnet/version.h missing or has no CNET_VERSION_STRING"
 major=${version%%.*}
+have_tls=$(sed -n 's/^#define CNET_HAVE_TLS \([01]\)$/\1/p' "$prefix/include/cnet/version.h")
+[ -n "$have_tls" ] || fail "include/cnet/version.h has no CNET_HAVE_TLS"
 for f in include/cnet.h include/cnet/uv.h include/cnet/version.h; do
     [ -f "$prefix/$f" ] || fail "$f not installed"
 done
+if [ "$have_tls" = 1 ]; then
+    [ -f "$prefix/include/cnet/openssl.h" ] || fail "include/cnet/openssl.h not installed"
+else
+    [ ! -e "$prefix/include/cnet/openssl.h" ] || fail "cnet/openssl.h installed without TLS"
+fi
 [ ! -e "$prefix/include/internal.h" ] || fail "private header src/internal.h was installed"
 pcfile=$(find "$prefix" -path '*/pkgconfig/cnet.pc' | head -n1)
 [ -n "$pcfile" ] || fail "cnet.pc not installed"
@@ -78,12 +87,21 @@ deps=$("$cc" $cflags -I"$prefix/include" -M "$src/tests/consumer/main.c") ||
 if grep -Eq '(^|[ /])uv\.h' <<<"$deps"; then
     fail "<cnet.h> includes <uv.h>; only <cnet/uv.h> may"
 fi
+if grep -Eq '(^|[ /])openssl/' <<<"$deps"; then
+    fail "<cnet.h> includes OpenSSL's headers; only <cnet/openssl.h> may"
+fi
 # <cnet/uv.h> stands alone with libuv's flags (compile only). Not -std=c11: <uv.h>
 # itself needs POSIX types that strict C11 hides (pthread_rwlock_t).
 # shellcheck disable=SC2086,SC2046 # word splitting of flags is intended
 run "$cc" -Wall -Wextra -Werror $san_flags -I"$prefix/include" $(pkg-config --cflags libuv) \
     -c "$src/tests/consumer/uv_interop.c" -o "$tmp/uv_interop.o" ||
     fail "<cnet/uv.h> does not compile on its own"
+if [ "$have_tls" = 1 ]; then
+    # shellcheck disable=SC2086,SC2046 # word splitting of flags is intended
+    run "$cc" $cflags -I"$prefix/include" $(pkg-config --cflags libssl) \
+        -c "$src/tests/consumer/openssl_interop.c" -o "$tmp/openssl_interop.o" ||
+        fail "<cnet/openssl.h> does not compile on its own"
+fi
 
 needs_libcnet() { # needs_libcnet BINARY -> true if it has DT_NEEDED libcnet.so.MAJOR
     readelf -d "$1" | grep -q "(NEEDED).*\[libcnet\.so\.$major\]"
@@ -115,6 +133,12 @@ pc_static=$(pkg-config --static --libs cnet)
 echo "pkg-config --libs cnet:          $pc_libs"
 echo "pkg-config --static --libs cnet: $pc_static"
 grep -qw -- '-luv' <<<"$pc_static" || fail "pkg-config --static --libs cnet lacks -luv"
+if [ "$have_tls" = 1 ]; then
+    for lib in -lssl -lcrypto; do
+        grep -qw -- "$lib" <<<"$pc_static" || fail "pkg-config --static --libs cnet lacks $lib"
+    done
+    ! grep -qw -- '-lssl' <<<"$pc_libs" || fail "pkg-config --libs cnet (shared) names -lssl"
+fi
 # shellcheck disable=SC2086,SC2046 # word splitting of flags is intended
 run "$cc" $cflags "$src/tests/consumer/main.c" $(pkg-config --cflags --libs cnet) \
     -o "$tmp/pc_shared"

@@ -36,6 +36,17 @@ int main(void)
     CHECK(cnet_loop_alive(loop) == 0);
     CHECK(cnet_loop_close(loop) == 0);
 
+    /* TLS: a secure context with every default (the system's CAs), which
+     * makes a static link pull in OpenSSL. */
+    cnet_tls_context_t *ctx = NULL;
+    int rc = cnet_tls_context_new(NULL, &ctx, NULL, 0);
+#if CNET_HAVE_TLS
+    CHECK(rc == 0 && ctx != NULL);
+#else
+    CHECK(rc == CNET_ERR_NO_CRYPTO && ctx == NULL);
+#endif
+    cnet_tls_context_release(ctx);
+
     printf("consumer: ok (cnet %s)\n", CNET_VERSION_STRING);
     return 0;
 }
