@@ -387,7 +387,8 @@ typedef struct cnet_listen_opts {
     size_t size;       /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
     int port;          /* 0: an OS-assigned port; checked (0..65535) even with a path */
     const char *host;  /* NULL or "": "::" dual-stack, else 0.0.0.0; names are resolved */
-    const char *path;  /* a Unix socket path instead of host/port */
+    const char *path;  /* a Unix socket path instead of host/port (the path wins over a port:
+                        * Node would listen on a given port, but C cannot tell 0 from none) */
     int backlog;       /* 0: 511 */
     bool ipv6_only;    /* with an IPv6 host ("::"): no IPv4. Ignored without a host, as Node */
     bool readable_all; /* path: add read permission for all users to the socket file */

@@ -442,6 +442,13 @@ static void test_listen_arg_errors(void)
                cnet_server_listen(srv, 65536, "127.0.0.1", srv_record, &tl));
     o.port = 70000;
     ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT, cnet_server_listen_opts(srv, &o, NULL, NULL));
+    /* Node validates the port even when a path is given. */
+    o.path = "/tmp/never-created.sock";
+    ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT, cnet_server_listen_opts(srv, &o, NULL, NULL));
+    o.port = -1;
+    ASSERT_ERR(CNET_ERR_SOCKET_BAD_PORT, cnet_server_listen_opts(srv, &o, NULL, NULL));
+    ASSERT_EQ(-1, access(o.path, F_OK));
+    o.path = NULL;
 
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_server_listen(NULL, 0, "127.0.0.1", NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_server_listen_opts(srv, NULL, NULL, NULL));
@@ -1383,6 +1390,185 @@ static int test_node_interop(void)
     return 0;
 }
 
+/* ---- 11. Node parity (issue 8) ----------------------------------------------- */
+
+/* 11a. A pending bind is cancelled by close(): no 'listening', and the
+ * server listens again from its 'close' listener. A falsy host is no host. */
+static void pend_close(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    ASSERT(!c->in_call);
+    ASSERT(ev->error == NULL);
+    log_fmt(c, "close%d", ++c->closes);
+    if (c->closes == 1) {
+        c->in_call = true;
+        ASSERT_OK(cnet_server_listen(srv, 0, "", NULL, NULL));
+        c->in_call = false;
+        /* "" is no host, as Node's falsy host: bound at once, dual stack or 0.0.0.0. */
+        ASSERT(cnet_server_is_listening(srv));
+        server_port(srv);
+        ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+    }
+}
+
+static void test_pending_bind_cancelled(void)
+{
+    ctx_t c = {0};
+    tagged_t t = {&c, "srv"};
+    cnet_loop_t *loop = new_loop();
+    cnet_server_t *srv = new_server(loop, NULL);
+
+    test_set_phase("pending bind cancelled");
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_LISTENING, srv_record, &t));
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_ERROR, srv_record, &t));
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CLOSE, pend_close, &c));
+    c.in_call = true;
+    ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", srv_record, &t));
+    ASSERT_ERR(CNET_ERR_SERVER_ALREADY_LISTEN, cnet_server_listen(srv, 0, NULL, NULL, NULL));
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+    c.in_call = false;
+    run_and_close(loop);
+    ASSERT_STR_EQ("close1 close2", test_log_str(&c.log));
+}
+
+/* 11b. The close callback: a plain once listener while running (removable
+ * with off), a wrapper when not (its memory is freed: ASan); close(cb) from
+ * the last 'close' keeps the server alive for the next 'close'; destroy()
+ * on a closing server adds no 'close'. */
+static void cb_record(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    tagged_t *t = arg;
+    (void)srv;
+    log_fmt(t->c, "%s:%s", t->tag, ev->error ? cnet_err_name(ev->error->code) : "ok");
+}
+
+static void cb_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    static tagged_t t1, t2;
+    ctx_t *c = arg;
+    (void)ev;
+    t1 = (tagged_t){c, "cb1"};
+    t2 = (tagged_t){c, "cb2"};
+    ASSERT_OK(cnet_server_close(srv, cb_record, &t1));
+    ASSERT_OK(cnet_server_off(srv, CNET_EVENT_CLOSE, cb_record, &t1)); /* Node: removeListener */
+    ASSERT_OK(cnet_server_close(srv, cb_record, &t2));                 /* not running: wrapped */
+    ASSERT_OK(cnet_server_off(srv, CNET_EVENT_CLOSE, cb_record, &t2)); /* no match, as Node */
+    cnet_server_destroy(srv); /* closing: no 'close' more */
+}
+
+static void cb_close(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    static tagged_t t3;
+    ctx_t *c = arg;
+    ASSERT(ev->error == NULL);
+    log_fmt(c, "close%d", ++c->closes);
+    if (c->closes == 2) {
+        t3 = (tagged_t){c, "cb3"};
+        ASSERT_OK(cnet_server_close(srv, cb_record, &t3)); /* inside the last 'close' */
+    }
+}
+
+static void test_close_callbacks(void)
+{
+    ctx_t c = {0};
+    cnet_loop_t *loop = new_loop();
+    cnet_server_t *srv = new_server(loop, NULL);
+
+    test_set_phase("close callbacks");
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CLOSE, cb_close, &c));
+    ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", cb_listening, &c));
+    run_and_close(loop); /* destroyed: freed after the last 'close' */
+    ASSERT_STR_EQ("close1 cb2:ERR_SERVER_NOT_RUNNING close2 close3 cb3:ERR_SERVER_NOT_RUNNING",
+                  test_log_str(&c.log));
+}
+
+/* 11c. address() of a Unix server after close: its path (family 0, port -1). */
+static void addr_closed(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    cnet_address_t a;
+    (void)ev;
+    ASSERT_OK(cnet_server_address(srv, &a));
+    ASSERT_STR_EQ(c->path, a.address);
+    ASSERT_EQ(0, a.family);
+    ASSERT_EQ(-1, a.port);
+    test_log_add(&c->log, "close");
+}
+
+static void addr_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    (void)ev;
+    (void)arg;
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+}
+
+static void test_unix_address_after_close(void)
+{
+    ctx_t c = {0};
+    cnet_loop_t *loop = new_loop();
+    cnet_server_t *srv = new_server(loop, NULL);
+    cnet_address_t a;
+    char dir[200];
+
+    test_set_phase("unix address after close");
+    make_tmpdir(dir, sizeof dir);
+    snprintf(c.path, sizeof c.path, "%s/a.sock", dir);
+    ASSERT_ERR(CNET_ERR_SERVER_NOT_RUNNING, cnet_server_address(srv, &a));
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CLOSE, addr_closed, &c));
+    ASSERT_OK(cnet_server_listen_path(srv, c.path, addr_listening, &c));
+    run_and_close(loop);
+    ASSERT_STR_EQ("close", test_log_str(&c.log));
+    ASSERT_EQ(-1, access(c.path, F_OK)); /* libuv removed the file at close */
+    ASSERT_EQ(0, rmdir(dir));
+}
+
+/* 11d. readableAll / writableAll add bits: under umask 022 the file is 0755,
+ * writable makes it 0777 (an absolute chmod gave 0644 / 0666 before). */
+static void mode_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    struct stat st;
+    (void)ev;
+    ASSERT_EQ(0, stat(c->path, &st));
+    c->count = (int)(st.st_mode & 07777);
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+}
+
+static int listen_mode(bool readable, bool writable)
+{
+    ctx_t c = {0};
+    cnet_loop_t *loop = new_loop();
+    cnet_server_t *srv = new_server(loop, NULL);
+    cnet_listen_opts_t o = CNET_LISTEN_OPTS_INIT;
+    char dir[200];
+
+    make_tmpdir(dir, sizeof dir);
+    snprintf(c.path, sizeof c.path, "%s/m.sock", dir);
+    o.path = c.path;
+    o.readable_all = readable;
+    o.writable_all = writable;
+    ASSERT_OK(cnet_server_listen_opts(srv, &o, mode_listening, &c));
+    run_and_close(loop);
+    ASSERT_EQ(0, rmdir(dir));
+    return c.count;
+}
+
+static void test_pipe_mode(void)
+{
+    mode_t old = umask(022);
+
+    test_set_phase("pipe mode");
+    ASSERT_EQ(0755, listen_mode(false, false));
+    ASSERT_EQ(0755, listen_mode(true, false));
+    ASSERT_EQ(0777, listen_mode(false, true));
+    ASSERT_EQ(0777, listen_mode(true, true));
+    umask(077);
+    ASSERT_EQ(0700, listen_mode(false, false));
+    ASSERT_EQ(0744, listen_mode(true, false));
+    ASSERT_EQ(0766, listen_mode(true, true));
+    umask(old);
+}
+
 int main(void)
 {
     int skipped = 0;
@@ -1403,6 +1589,10 @@ int main(void)
     test_destroy();
     test_ref_unref();
     test_kill_inside_listeners();
+    test_pending_bind_cancelled();
+    test_close_callbacks();
+    test_unix_address_after_close();
+    test_pipe_mode();
     skipped += test_emfile(0);
     skipped += test_emfile(1);
     skipped += test_node_interop();

@@ -27,7 +27,7 @@ enum {
     SRV_LISTENING = 1u << 0, /* the handle is listening */
     SRV_HANDLE = 1u << 1,    /* h is initialised and not yet closed */
     SRV_PIPE = 1u << 2,
-    SRV_BINDING = 1u << 3, /* listen() in progress (lookup) */
+    SRV_BINDING = 1u << 3, /* listen() in progress: a deferred bind or a lookup */
     SRV_CLOSING = 1u << 4, /* close() called, 'close' not yet emitted */
     SRV_UNREF = 1u << 5,
     SRV_DESTROYING = 1u << 6,     /* cnet_server_destroy(): free after 'close' */
@@ -60,7 +60,7 @@ struct cnet_server_s {
     unsigned close_pending;  /* 'close' events owed (see the top of the file) */
     cnet__tick_t bind_tick;  /* the deferred bind of a listen on an IP literal */
     cnet__tick_t listening_tick;
-    char *pipe_name;         /* the last listen's path: address() gives it (Node's _pipeName) */
+    char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
     uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
     cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
 };
@@ -598,6 +598,7 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
     srv->lopts = *o;
     srv->lopts.host = srv->host;
     srv->lopts.path = srv->path;
+    srv->lopts.signal = NULL; /* not kept: srv->abort holds the signal */
     srv->backlog = o->backlog ? o->backlog : 511;
     srv->flags &= ~SRV_PIPE;
     memset(&srv->bound, 0, sizeof srv->bound);
