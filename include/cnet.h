@@ -12,6 +12,7 @@
  *   8. Addresses (net.isIP, ...)
  *   9. Allocator and logging
  *  10. TLS: secure contexts, certificates, server identity (tls module)
+ *  11. Cancellation (AbortController, AbortSignal)
  *
  * 1. CONVENTIONS
  *
@@ -100,6 +101,8 @@ extern "C" {
 typedef struct cnet_loop_s cnet_loop_t;
 typedef struct cnet_socket_s cnet_socket_t;
 typedef struct cnet_server_s cnet_server_t;
+typedef struct cnet_abort_controller_s cnet_abort_controller_t; /* section 11 */
+typedef struct cnet_abort_signal_s cnet_abort_signal_t;
 
 /* Frees a user pointer handed to the library (listener args, zero-copy buffers). */
 typedef void (*cnet_free_fn)(void *ptr);
@@ -515,8 +518,9 @@ typedef struct cnet_address {
  *               attempt after its attempt timeout and goes on with the next address.
  *   CONNECTION  connection: the new socket (owned by the library, see Lifetime).
  *   DROP        local, remote: the endpoints of the dropped connection.
- *   CLOSE (server) error: ERR_SERVER_NOT_RUNNING when cnet_server_close() was
- *               called on a server that was not listening, else NULL.
+ *   CLOSE (server) error: NULL for 'close' listeners. Only the callback given
+ *               to cnet_server_close() may see an error: ERR_SERVER_NOT_RUNNING
+ *               when the server was not listening at that call (Node's cb(err)).
  */
 typedef struct cnet_event {
     cnet_event_type_t type;
@@ -621,13 +625,18 @@ CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
 /** server.listen() options. */
 typedef struct cnet_listen_opts {
     size_t size;       /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
-    int port;          /* 0: an OS-assigned port */
-    const char *host;  /* NULL: "::" dual-stack, else 0.0.0.0; names are resolved */
-    const char *path;  /* a Unix socket path instead of host/port */
+    int port;          /* 0: an OS-assigned port; checked (0..65535) even with a path */
+    const char *host;  /* NULL or "": "::" dual-stack, else 0.0.0.0; names are resolved */
+    const char *path;  /* a Unix socket path instead of host/port (the path wins over a port:
+                        * Node would listen on a given port, but C cannot tell 0 from none) */
     int backlog;       /* 0: 511 */
-    bool ipv6_only;    /* with host "::": no IPv4 */
-    bool readable_all; /* path: make the socket readable by all users */
-    bool writable_all; /* path: make the socket writable by all users */
+    bool ipv6_only;    /* with an IPv6 host ("::"): no IPv4. Ignored without a host, as Node */
+    bool readable_all; /* path: add read permission for all users to the socket file */
+    bool writable_all; /* path: add write permission for all users to the socket file */
+    /* Since 0.3: AbortSignal. Its abort closes the server (cnet_server_close(srv, NULL,
+     * NULL)); an already aborted one closes it before it emits 'listening'. Retained
+     * until the server's 'close'. NULL: none. */
+    cnet_abort_signal_t *signal;
 } cnet_listen_opts_t;
 #define CNET_LISTEN_OPTS_INIT CNET__OPTS_INIT(cnet_listen_opts_t)
 
@@ -635,9 +644,19 @@ typedef struct cnet_listen_opts {
  * server.listen(options, callback). @p on_listening (may be NULL) is added as
  * a once 'listening' listener. Errors of binding (EADDRINUSE, EACCES, a
  * failed lookup) arrive as an 'error' event and the server is not listening.
+ * When the bind happens, as in Node:
+ *   - no host, or a path: at once; cnet_server_is_listening() is true and
+ *     cnet_server_address() works when this returns (a failed bind: false).
+ *   - a host, even an IP literal: on a later tick (after the lookup for a
+ *     name); until 'listening' the server is not listening and
+ *     cnet_server_address() fails, and a close() meanwhile cancels the bind.
+ * With readable_all / writable_all the bits are added to the socket file's
+ * mode as libuv's uv_pipe_chmod() does (the umask's other bits stay).
  * @return 0, or at once (scheduling nothing): CNET_ERR_SOCKET_BAD_PORT,
  *   CNET_ENAMETOOLONG (path longer than sun_path allows),
- *   CNET_ERR_SERVER_ALREADY_LISTEN, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM.
+ *   CNET_ERR_SERVER_ALREADY_LISTEN, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM,
+ *   or the chmod's error for readable_all / writable_all (Node throws it,
+ *   syscall "uv_pipe_chmod"; the socket file is removed again).
  */
 CNET_EXTERN int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
                                         cnet_server_cb on_listening, void *arg);
@@ -649,14 +668,25 @@ CNET_EXTERN int cnet_server_listen_path(cnet_server_t *srv, const char *path,
                                         cnet_server_cb on_listening, void *arg);
 
 /**
- * server.close(callback): stop accepting. 'close' is emitted once every
- * connection has closed; @p on_close (may be NULL) is added as a once 'close'
- * listener. On a server that is not listening, 'close' still comes and its
- * event carries error ERR_SERVER_NOT_RUNNING, as Node passes it to the
- * callback. The server may listen again afterwards (from a 'close' listener,
- * or at any time if retained).
- * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_SERVER_NOT_RUNNING (the server
- *   already emitted 'close' and is only kept by a retain: nothing is scheduled).
+ * server.close(callback): stop accepting (a pending bind or lookup is
+ * cancelled, a pause() ends). 'close' is emitted once every connection has
+ * closed. @p on_close (may be NULL) is called once with that 'close' event,
+ * in order among the 'close' listeners (it is one, added now), as Node's
+ * close(cb):
+ *   - the server was listening: ev->error is NULL;
+ *   - it was not (never listened, a bind still pending, a failed listen,
+ *     already closing, or closed, even from inside its own 'close'
+ *     listener): ev->error is ERR_SERVER_NOT_RUNNING, for this callback only
+ *     ('close' listeners never see an error).
+ * As in Node, every close() made when no connection is open is followed by
+ * its own 'close' event (all 'close' listeners run again): close() twice
+ * emits 'close' twice, and close(cb) from inside a 'close' listener emits a
+ * later 'close' whose call of cb carries ERR_SERVER_NOT_RUNNING. close()
+ * while connections are open adds no event: the one 'close' follows the
+ * last connection's. A server that already emitted 'close' and is kept by a
+ * retain is closed again the same way. The server may listen again after
+ * 'close' (from a 'close' listener, or at any time if retained).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM (nothing is scheduled).
  */
 CNET_EXTERN int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg);
 
@@ -666,7 +696,13 @@ CNET_EXTERN int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, v
  */
 CNET_EXTERN void cnet_server_destroy(cnet_server_t *srv);
 
-/** server.address(): fills @p out. CNET_ERR_SERVER_NOT_RUNNING if not listening. */
+/**
+ * server.address(): fills @p out with the bound address while listening.
+ * When not listening (before 'listening', after a failed listen or a close),
+ * a server that was ever asked to listen on a path gives that path (family
+ * 0, port -1), as Node's address() returns its pipe name; otherwise
+ * CNET_ERR_SERVER_NOT_RUNNING (Node's null).
+ */
 CNET_EXTERN int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out);
 /** server.listening */
 CNET_EXTERN bool cnet_server_is_listening(const cnet_server_t *srv);
@@ -679,6 +715,27 @@ CNET_EXTERN int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb
 /** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by
  * 'drop'. */
 CNET_EXTERN int cnet_server_set_max_connections(cnet_server_t *srv, int max);
+/**
+ * server.pause(msecs) (Node v0.6): stop accepting connections for @p msecs
+ * milliseconds (0: 1000), then accept again, for throttling new connections
+ * against DoS attacks or other oversubscription. Connections arriving
+ * meanwhile wait in the kernel's listen backlog (at most one of them is
+ * taken from it by libuv and held), none gets a 'connection' before the
+ * pause ends and none is lost: they are accepted then, in arrival order,
+ * subject to maxConnections as usual. A pause while paused is ignored (as
+ * Node's). close() ends the pause; connections still waiting are refused by
+ * the kernel (reset) as for any closed listener. The paused server is still
+ * listening, so it keeps the loop running unless unref'd; the pause timer
+ * never does by itself.
+ * Mechanism: libuv stops polling a listening handle whose connection
+ * callback did not call uv_accept(); cnet does not call it while paused and
+ * calls it when the pause ends, which resumes polling.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_SERVER_NOT_RUNNING (not
+ *   listening), CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_server_pause(cnet_server_t *srv, unsigned msecs);
+/** True while a cnet_server_pause() lasts. */
+CNET_EXTERN bool cnet_server_is_paused(const cnet_server_t *srv);
 /** server.ref() / unref(): whether a listening server keeps cnet_loop_run() going. */
 CNET_EXTERN void cnet_server_ref(cnet_server_t *srv);
 CNET_EXTERN void cnet_server_unref(cnet_server_t *srv);
@@ -743,6 +800,10 @@ typedef struct cnet_socket_opts {
     cnet_onread_buffer_fn onread_buffer_fn;
     cnet_onread_fn onread; /* NULL: no onread, reads are 'data' events */
     void *onread_arg;      /* passed to both functions */
+    /* Since 0.3: AbortSignal (section 11). Its abort destroys the socket with
+     * CNET_ABORT_ERR ('error' "The operation was aborted", then 'close'); an already
+     * aborted one destroys it at once (the events follow). Retained until 'close'. */
+    cnet_abort_signal_t *signal;
 } cnet_socket_opts_t;
 #define CNET_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_socket_opts_t)
 
@@ -875,6 +936,9 @@ typedef struct cnet_connect_opts {
     cnet_onread_buffer_fn onread_buffer_fn;
     cnet_onread_fn onread;
     void *onread_arg;
+    /* Since 0.3: AbortSignal, as cnet_socket_opts_t's (net.connect({signal})): its abort
+     * destroys the socket with CNET_ABORT_ERR; an already aborted one starts nothing. */
+    cnet_abort_signal_t *signal;
 } cnet_connect_opts_t;
 #define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
@@ -1551,6 +1615,42 @@ CNET_EXTERN void cnet_tls_cert_free(const cnet_tls_cert_t *cert);
  */
 CNET_EXTERN int cnet_tls_check_server_identity(const char *hostname, const cnet_tls_cert_t *cert,
                                                char *reason, size_t reason_size);
+
+/* ------------------------------------------------------------------------
+ * 11. CANCELLATION (AbortController, AbortSignal)
+ *
+ * Node's AbortController: a controller owns a signal; pass the signal in the
+ * `signal` field of cnet_listen_opts_t, cnet_socket_opts_t or
+ * cnet_connect_opts_t, and cnet_abort_controller_abort() cancels what uses
+ * it, as Node does:
+ *   - a server is closed (cnet_server_close() without a callback): 'close'
+ *     follows, after its connections' as usual; a pending bind or lookup is
+ *     cancelled. An already aborted signal closes it on the next tick, before
+ *     'listening' (Node binds first, so a bind error still comes as 'error').
+ *   - a socket is destroyed with CNET_ABORT_ERR (Node's AbortError: code
+ *     "ABORT_ERR", message "The operation was aborted", no syscall): 'error'
+ *     then 'close' (had_error true) follow on later ticks; a connect in
+ *     progress is cancelled. An already aborted signal destroys the socket
+ *     in cnet_socket_new() / the connect call, before anything is started.
+ * The abort itself runs inside cnet_abort_controller_abort() (servers stop
+ * listening, sockets are destroyed), but no listener of theirs runs inside
+ * it: their events come on later ticks. A server or socket stops listening
+ * to its signal when it emits 'close'; aborting afterwards does nothing.
+ * A signal is counted: it stays allocated while a server or socket uses it,
+ * so the controller may be freed at any time, also from inside any callback.
+ * A controller belongs to one thread (that of the objects using it).
+ * ------------------------------------------------------------------------ */
+
+/** new AbortController(). @return 0, CNET_ERR_INVALID_ARG_TYPE (out is NULL), CNET_ENOMEM. */
+CNET_EXTERN int cnet_abort_controller_new(cnet_abort_controller_t **out);
+/** controller.signal: valid until cnet_abort_controller_free(@p ac). NULL for NULL. */
+CNET_EXTERN cnet_abort_signal_t *cnet_abort_controller_signal(cnet_abort_controller_t *ac);
+/** controller.abort(): aborts the signal (see above); later calls do nothing. NULL: no-op. */
+CNET_EXTERN void cnet_abort_controller_abort(cnet_abort_controller_t *ac);
+/** Frees the controller; its signal lives on while objects use it. NULL: no-op. */
+CNET_EXTERN void cnet_abort_controller_free(cnet_abort_controller_t *ac);
+/** signal.aborted. False for NULL. */
+CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
 
 #ifdef __cplusplus
 }

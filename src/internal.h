@@ -157,6 +157,27 @@ typedef struct {
 void cnet__sigpipe_block(cnet__sigpipe_guard_t *g);
 void cnet__sigpipe_restore(cnet__sigpipe_guard_t *g);
 
+/* ---- abort.c: AbortController / AbortSignal --------------------------- */
+
+/*
+ * An internal listener on a signal, stored in its owner's memory (so
+ * listening never fails). fn runs once, inside cnet_abort_controller_abort(),
+ * after the listener was unlinked; it may free the listener and do anything
+ * a callback may. The signal is retained while the listener is linked.
+ */
+typedef struct cnet__abort_listener cnet__abort_listener_t;
+struct cnet__abort_listener {
+    cnet__abort_listener_t *prev, *next; /* in the signal's list */
+    cnet_abort_signal_t *signal;         /* while linked, else NULL */
+    void (*fn)(cnet__abort_listener_t *l);
+    void *obj;                        /* the owner */
+    cnet__abort_listener_t *next_own; /* the owner's own list (a socket may have two) */
+};
+/* Links @p l (fn and obj set) to @p sig, which must not be aborted; relinks if linked. */
+void cnet__abort_listen(cnet_abort_signal_t *sig, cnet__abort_listener_t *l);
+/* Unlinks @p l; a no-op when it is not linked (after it fired, or twice). */
+void cnet__abort_unlisten(cnet__abort_listener_t *l);
+
 /* ---- emitter.c ---------------------------------------------------------- */
 
 typedef void (*cnet__any_cb)(void);
@@ -305,7 +326,8 @@ struct cnet_socket_s {
     cnet_socket_t *pipe_src;           /* pipe(): who writes into us, or NULL */
     struct cnet__attempted *attempted; /* Happy Eyeballs' attempted addresses, or NULL */
     cnet__onread_t *onread;            /* node's onread option (onread.c), or NULL */
-    cnet__endpoints_t ends; /* local and remote endpoints, kept past 'close' (sockaddr.c) */
+    cnet__endpoints_t ends;        /* local and remote endpoints, kept past 'close' (sockaddr.c) */
+    cnet__abort_listener_t *abort; /* AbortSignal listeners (socket_abort.c), until 'close' */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -361,6 +383,12 @@ void cnet__onread_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);
 void cnet__pipe_on_end(cnet_socket_t *src);
 void cnet__pipe_detach(cnet_socket_t *s);
+
+/* AbortSignal of the socket and connect options (socket_abort.c). Attach: 0,
+ * or CNET_ENOMEM (nothing changed); an aborted signal destroys @p s at once
+ * with CNET_ABORT_ERR. Detach (at 'close'): drops every listener. */
+int cnet__socket_abort_attach(cnet_socket_t *s, cnet_abort_signal_t *sig);
+void cnet__socket_abort_detach(cnet_socket_t *s);
 
 /* Connecting (connect.c, lookup.c, happy_eyeballs.c; their shared state is in net/connect.h). */
 void cnet__connect_cancel(cnet_socket_t *s);

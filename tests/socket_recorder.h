@@ -203,6 +203,9 @@ static void srv_start(cnet_loop_t *loop, srvctx_t *c, const cnet_server_opts_t *
         ASSERT_OK(CALL(cnet_server_listen_path(c->srv, path, NULL, NULL)));
     else
         ASSERT_OK(CALL(cnet_server_listen(c->srv, 0, "127.0.0.1", NULL, NULL)));
+    /* With a host the bind happens on a later tick, as in Node. */
+    for (int i = 0; i < 100 && !cnet_server_is_listening(c->srv); i++)
+        cnet_loop_run_nowait(loop);
     ASSERT_OK(cnet_server_address(c->srv, &a));
     c->port = a.port;
     if (!path)

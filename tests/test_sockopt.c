@@ -187,6 +187,8 @@ static void test_addresses_ipv6(void)
     ASSERT_OK(cnet_server_new(loop, NULL, &srv));
     ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CONNECTION, close_server_on_connection, NULL));
     ASSERT_OK(cnet_server_listen(srv, 0, "::1", NULL, NULL));
+    while (!cnet_server_is_listening(srv)) /* a host binds on a later tick */
+        ASSERT(cnet_loop_run_nowait(loop));
     ASSERT_OK(cnet_server_address(srv, &a));
     o.port = a.port;
     o.host = "::1";

@@ -583,6 +583,12 @@ int cnet_socket_connect_opts(cnet_socket_t *s, const cnet_connect_opts_t *opts,
         cnet_socket_set_keep_alive(s, true, o->keep_alive_initial_delay_ms);
     if (o->timeout_ms)
         cnet_socket_set_timeout(s, o->timeout_ms, NULL, NULL);
+    /* [abort] options.signal (socket_abort.c): an already aborted one destroys
+     * the socket ('error' ABORT_ERR, 'close' follow) and nothing is started. */
+    if ((err = cnet__socket_abort_attach(s, o->signal)) != 0)
+        cnet__socket_destroy(s, err, NULL); /* out of memory: reported as 'error' */
+    if (s->flags & CNET__S_DESTROYED)
+        return 0;
 
     if (o->path) {
         start_path(c);

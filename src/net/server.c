@@ -1,11 +1,19 @@
 /*
  * Servers: listen (TCP with optional lookup, or a Unix socket path), accept,
- * maxConnections, close with Node's "close after the last connection"
- * rule, and the server's EventEmitter.
+ * pause(msecs), maxConnections, close with Node's "close after the last
+ * connection" rule, the listen options' AbortSignal, and the server's
+ * EventEmitter.
  *
  * Lifetime follows the socket's: one "alive" reference, dropped after the
- * 'close' event; accepted sockets and ticks hold references too, so a
+ * last 'close' event; accepted sockets and ticks hold references too, so a
  * connection that outlives its server's 'close' can still report to it.
+ *
+ * Close, as Node's: every close() made when no connection is open owes one
+ * 'close' event (close_pending, Node's emitCloseNT per call), and so does
+ * the close of the last connection of a closing server. They are emitted on
+ * ticks once the listening handle has finished closing. A callback given to
+ * close() on a server that was not listening is wrapped so that it alone
+ * sees ERR_SERVER_NOT_RUNNING (Node's cb(new ERR_SERVER_NOT_RUNNING())).
  */
 #include "internal.h"
 
@@ -19,13 +27,14 @@ enum {
     SRV_LISTENING = 1u << 0, /* the handle is listening */
     SRV_HANDLE = 1u << 1,    /* h is initialised and not yet closed */
     SRV_PIPE = 1u << 2,
-    SRV_BINDING = 1u << 3, /* listen() in progress (lookup) */
+    SRV_BINDING = 1u << 3, /* listen() in progress: a deferred bind or a lookup */
     SRV_CLOSING = 1u << 4, /* close() called, 'close' not yet emitted */
     SRV_UNREF = 1u << 5,
     SRV_DESTROYING = 1u << 6,     /* cnet_server_destroy(): free after 'close' */
     SRV_CLOSED = 1u << 7,         /* 'close' emitted and the alive ref dropped */
-    SRV_NOT_RUNNING = 1u << 8,    /* close() was called while not listening */
-    SRV_HANDLE_CLOSING = 1u << 9, /* a failed listen's handle is still closing */
+    SRV_HANDLE_CLOSING = 1u << 9, /* the listening (or failed) handle is still closing */
+    SRV_PAUSED = 1u << 10,        /* pause(msecs) lasts: connections are not accepted */
+    SRV_HELD = 1u << 11,          /* paused while libuv holds one accepted fd for us */
 };
 
 struct cnet_server_s {
@@ -48,9 +57,16 @@ struct cnet_server_s {
     uv_getaddrinfo_t *gai;   /* pending lookup, or NULL */
     cnet__errinfo_t err;     /* the last error reported */
     cnet__tick_t close_tick; /* scheduling 'close' must not need memory */
+    unsigned close_pending;  /* 'close' events owed (see the top of the file) */
+    cnet__tick_t bind_tick;  /* the deferred bind of a listen on an IP literal */
+    cnet__tick_t listening_tick;
+    char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
+    uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
+    cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
+static void tick_close_fn(cnet__tick_t *t);
 
 /* ---- lifetime and emitting -------------------------------------------------- */
 
@@ -59,12 +75,21 @@ void cnet__server_retain(cnet_server_t *srv)
     srv->refs++;
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    cnet__free(h);
+}
+
 void cnet__server_release(cnet_server_t *srv)
 {
     if (--srv->refs == 0) {
+        cnet__abort_unlisten(&srv->abort);
+        if (srv->pause_timer)
+            uv_close((uv_handle_t *)srv->pause_timer, on_timer_closed);
         cnet__emitter_free(&srv->em);
         cnet__free(srv->host);
         cnet__free(srv->path);
+        cnet__free(srv->pipe_name);
         srv->loop->alive--;
         cnet__free(srv);
     }
@@ -182,26 +207,15 @@ static void report_error(cnet_server_t *srv, int code, const char *syscall, int 
 
 /* ---- accept --------------------------------------------------------------- */
 
-static void on_connection(uv_stream_t *server, int status)
+/* Takes the connection libuv accepted for us and emits 'connection' (or 'drop'). */
+static void accept_one(cnet_server_t *srv)
 {
-    cnet_server_t *srv = server->data;
+    uv_stream_t *server = &srv->h.stream;
     cnet_socket_opts_t so = CNET_SOCKET_OPTS_INIT;
     cnet_socket_t *s;
     cnet_event_t ev;
     int err;
 
-    if (status < 0) {
-        /* EMFILE reaches us only when libuv's reserve fd is gone too (libuv
-         * normally accepts and closes the excess itself, as Node sees it).
-         * Reported as 'error' (accept); the server keeps listening. */
-        cnet__errinfo_set(&srv->err, cnet__err_from_uv(status), "accept", NULL, -1, NULL,
-                          CNET__MSG_PLAIN);
-        memset(&ev, 0, sizeof ev);
-        ev.type = CNET_EVENT_ERROR;
-        ev.error = &srv->err.pub;
-        server_emit(srv, &ev);
-        return;
-    }
     so.allow_half_open = srv->opts.allow_half_open;
     so.high_water_mark = srv->opts.high_water_mark;
     if (cnet__socket_alloc(srv->loop, &so, &s) != 0) {
@@ -262,6 +276,92 @@ static void on_connection(uv_stream_t *server, int status)
     cnet__socket_release(s);
 }
 
+static void on_connection(uv_stream_t *server, int status)
+{
+    cnet_server_t *srv = server->data;
+    cnet_event_t ev;
+
+    if (status < 0) {
+        /* EMFILE reaches us only when libuv's reserve fd is gone too (libuv
+         * normally accepts and closes the excess itself, as Node sees it).
+         * Reported as 'error' (accept); the server keeps listening. */
+        cnet__errinfo_set(&srv->err, cnet__err_from_uv(status), "accept", NULL, -1, NULL,
+                          CNET__MSG_PLAIN);
+        memset(&ev, 0, sizeof ev);
+        ev.type = CNET_EVENT_ERROR;
+        ev.error = &srv->err.pub;
+        server_emit(srv, &ev);
+        return;
+    }
+    if (srv->flags & SRV_PAUSED) {
+        /* Not taken: libuv keeps the fd and stops polling the listener, so
+         * the next connections wait in the kernel's backlog (uv_accept() at
+         * the end of the pause resumes polling). */
+        srv->flags |= SRV_HELD;
+        return;
+    }
+    accept_one(srv);
+}
+
+/* ---- pause(msecs) ----------------------------------------------------------- */
+
+static void on_pause_end(uv_timer_t *t)
+{
+    cnet_server_t *srv = t->data;
+    bool held = (srv->flags & SRV_HELD) != 0;
+
+    srv->flags &= ~(SRV_PAUSED | SRV_HELD);
+    if (held && (srv->flags & SRV_LISTENING)) {
+        cnet__server_retain(srv);
+        accept_one(srv); /* its uv_accept() makes libuv poll the listener again */
+        cnet__server_release(srv);
+    }
+}
+
+/* close() ends a pause; a held fd is closed with the listening handle by libuv. */
+static void pause_stop(cnet_server_t *srv)
+{
+    if (srv->pause_timer)
+        uv_timer_stop(srv->pause_timer); /* cannot fail */
+    srv->flags &= ~(SRV_PAUSED | SRV_HELD);
+}
+
+int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
+{
+    int err;
+
+    if (!srv)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!(srv->flags & SRV_LISTENING))
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (srv->flags & SRV_PAUSED)
+        return 0; /* Node v0.6: "We're already paused." */
+    if (!srv->pause_timer) {
+        uv_timer_t *t = cnet__malloc(sizeof *t);
+        if (!t)
+            return CNET_ENOMEM;
+        err = uv_timer_init(srv->loop->uv, t);
+        if (err) {
+            cnet__free(t);
+            return cnet__err_from_uv(err);
+        }
+        /* Only the listening handle decides whether the loop stays alive. */
+        uv_unref((uv_handle_t *)t);
+        t->data = srv;
+        srv->pause_timer = t;
+    }
+    err = uv_timer_start(srv->pause_timer, on_pause_end, msecs ? msecs : 1000, 0);
+    if (err)
+        return cnet__err_from_uv(err);
+    srv->flags |= SRV_PAUSED;
+    return 0;
+}
+
+bool cnet_server_is_paused(const cnet_server_t *srv)
+{
+    return srv && (srv->flags & SRV_PAUSED);
+}
+
 /* ---- listen --------------------------------------------------------------- */
 
 static void tick_listening(cnet__tick_t *t)
@@ -270,6 +370,8 @@ static void tick_listening(cnet__tick_t *t)
     if (srv->flags & SRV_LISTENING)
         emit_simple(srv, CNET_EVENT_LISTENING);
 }
+
+static void maybe_emit_close(cnet_server_t *srv);
 
 static void on_failed_handle_closed(uv_handle_t *h)
 {
@@ -281,6 +383,7 @@ static void on_failed_handle_closed(uv_handle_t *h)
     ev.type = CNET_EVENT_ERROR;
     ev.error = &srv->err.pub;
     server_emit(srv, &ev);
+    maybe_emit_close(srv); /* a close() made meanwhile waited for the handle */
     cnet__server_release(srv);
 }
 
@@ -304,21 +407,23 @@ static void listen_failed(cnet_server_t *srv, int code, const char *syscall)
     uv_close(&srv->h.handle, on_failed_handle_closed);
 }
 
-static int listen_on_handle(cnet_server_t *srv)
+static void listen_on_handle(cnet_server_t *srv)
 {
     int err;
 
     srv->h.handle.data = srv;
     err = uv_listen(&srv->h.stream, srv->backlog, on_connection);
-    if (err)
-        return cnet__err_from_uv(err);
+    if (err) {
+        /* libuv reports EADDRINUSE at listen(); Node calls it "listen" either way. */
+        listen_failed(srv, cnet__err_from_uv(err), "listen");
+        return;
+    }
     srv->flags |= SRV_LISTENING;
     srv->flags &= ~SRV_BINDING;
     if (srv->flags & SRV_UNREF)
         uv_unref(&srv->h.handle);
-    if (!cnet__tick(srv->loop, tick_listening, srv, &cnet__server_ref_ops))
-        return CNET_ENOMEM;
-    return 0;
+    cnet__tick_embedded(srv->loop, &srv->listening_tick, tick_listening, srv,
+                        &cnet__server_ref_ops);
 }
 
 /* Binds and listens on one TCP address; errors are reported as events. */
@@ -336,20 +441,30 @@ static void listen_tcp_addr(cnet_server_t *srv, const struct sockaddr *sa)
     }
     srv->h.handle.data = srv;
     srv->flags |= SRV_HANDLE;
-    if (sa->sa_family == AF_INET6 && srv->lopts.ipv6_only)
+    /* Node passes ipv6Only only with a host: without one it listens dual-stack. */
+    if (sa->sa_family == AF_INET6 && srv->lopts.ipv6_only && srv->host)
         flags |= UV_TCP_IPV6ONLY;
     err = uv_tcp_bind(&srv->h.tcp, sa, flags);
-    if (err == 0)
-        err = listen_on_handle(srv);
-    else
-        err = cnet__err_from_uv(err);
     if (err) {
-        /* libuv reports EADDRINUSE at listen(); Node calls it "listen" either way. */
-        listen_failed(srv, err, "listen");
+        listen_failed(srv, cnet__err_from_uv(err), "listen");
         return;
     }
-    if (uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+    listen_on_handle(srv);
+    if ((srv->flags & SRV_LISTENING) &&
+        uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0)
         cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
+}
+
+/* listen() on an IP literal binds on a later tick, as Node's (its dns.lookup answers then). */
+static void tick_bind(cnet__tick_t *t)
+{
+    cnet_server_t *srv = t->obj;
+    struct sockaddr_storage ss;
+
+    if (!(srv->flags & SRV_BINDING) || srv->gai)
+        return; /* closed meanwhile */
+    cnet__addr_parse(srv->host, srv->lopts.port, &ss);
+    listen_tcp_addr(srv, (struct sockaddr *)&ss);
 }
 
 static void on_listen_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -381,39 +496,73 @@ static void on_listen_resolved(uv_getaddrinfo_t *req, int status, struct addrinf
     cnet__server_release(srv);
 }
 
-static void listen_path(cnet_server_t *srv)
+static void on_chmod_failed_closed(uv_handle_t *h)
+{
+    cnet_server_t *srv = h->data;
+    srv->flags &= ~SRV_HANDLE_CLOSING;
+    cnet__server_release(srv);
+}
+
+/*
+ * listen(path), at once as Node's. Bind errors are events; a failed chmod of
+ * readableAll/writableAll is returned (Node throws it): the handle is closed
+ * without events (libuv removes the file) and the server may listen again
+ * once it is.
+ */
+static int listen_path(cnet_server_t *srv)
 {
     int err = uv_pipe_init(srv->loop->uv, &srv->h.pipe, 0);
+    int mode =
+        (srv->lopts.readable_all ? UV_READABLE : 0) | (srv->lopts.writable_all ? UV_WRITABLE : 0);
 
     srv->bound = (cnet_address_t){.port = -1};
     snprintf(srv->bound.address, sizeof srv->bound.address, "%s", srv->path);
     if (err) {
         listen_failed(srv, cnet__err_from_uv(err), "listen");
-        return;
+        return 0;
     }
     srv->h.handle.data = srv;
     srv->flags |= SRV_HANDLE | SRV_PIPE;
-    err = cnet__err_from_uv(uv_pipe_bind(&srv->h.pipe, srv->path));
-    if (err == 0 && (srv->lopts.readable_all || srv->lopts.writable_all)) {
-        mode_t mode = 0;
-        if (srv->lopts.readable_all)
-            mode |= S_IRUSR | S_IRGRP | S_IROTH;
-        if (srv->lopts.writable_all)
-            mode |= S_IWUSR | S_IWGRP | S_IWOTH;
-        if (chmod(srv->path, mode | S_IRUSR | S_IWUSR) != 0)
-            err = -errno;
+    err = uv_pipe_bind(&srv->h.pipe, srv->path);
+    if (err) {
+        listen_failed(srv, cnet__err_from_uv(err), "listen");
+        return 0;
     }
-    if (err == 0)
-        err = listen_on_handle(srv);
-    if (err)
-        listen_failed(srv, err, "listen");
+    /* Adds the bits to the file's mode (stat, |=, chmod), as Node's fchmod(). */
+    if (mode && (err = uv_pipe_chmod(&srv->h.pipe, mode)) != 0) {
+        srv->flags &= ~SRV_HANDLE;
+        srv->flags |= SRV_HANDLE_CLOSING;
+        cnet__server_retain(srv);
+        uv_close(&srv->h.handle, on_chmod_failed_closed);
+        return cnet__err_from_uv(err);
+    }
+    listen_on_handle(srv);
+    return 0;
+}
+
+/* A fresh copy of @p src in @p *dst (NULL for NULL); false when out of memory. */
+static bool set_string(char **dst, const char *src)
+{
+    char *copy = NULL;
+
+    if (src && !(copy = cnet__strdup(src)))
+        return false;
+    cnet__free(*dst);
+    *dst = copy;
+    return true;
+}
+
+static void on_signal_abort(cnet__abort_listener_t *l)
+{
+    cnet_server_close(l->obj, NULL, NULL); /* cannot fail without a callback */
 }
 
 int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
                             cnet_server_cb on_listening, void *arg)
 {
     cnet_listen_opts_t copy, *o = &copy;
-    struct sockaddr_storage ss;
+    uv_getaddrinfo_t *req = NULL;
+    const char *host;
     int err;
 
     if (!srv || !opts)
@@ -424,57 +573,60 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
         return CNET_ERR_SERVER_NOT_RUNNING;
     if (srv->flags & (SRV_LISTENING | SRV_BINDING | SRV_HANDLE | SRV_CLOSING | SRV_HANDLE_CLOSING))
         return CNET_ERR_SERVER_ALREADY_LISTEN;
-    if (o->path) {
-        if ((err = cnet__addr_check_path(o->path)) != 0)
-            return err;
-    } else if (!cnet__port_valid(o->port)) {
+    /* Node validates options.port before looking at path. */
+    if (!cnet__port_valid(o->port))
         return CNET_ERR_SOCKET_BAD_PORT;
-    }
+    if (o->path && (err = cnet__addr_check_path(o->path)) != 0)
+        return err;
     if (o->backlog < 0)
         return CNET_ERR_OUT_OF_RANGE;
-    cnet__free(srv->host);
-    cnet__free(srv->path);
-    srv->host = srv->path = NULL;
-    if (o->path && !(srv->path = cnet__strdup(o->path)))
+    host = o->path || !o->host || !*o->host ? NULL : o->host; /* Node: a falsy host is none */
+
+    /* Everything that may fail comes first: a failed call changes nothing. */
+    if (host && !cnet_is_ip(host) && !(req = cnet__malloc(sizeof *req)))
         return CNET_ENOMEM;
-    if (!o->path && o->host && !(srv->host = cnet__strdup(o->host)))
+    if (!set_string(&srv->path, o->path) || !set_string(&srv->host, host) ||
+        (o->path && !set_string(&srv->pipe_name, o->path))) {
+        cnet__free(req);
         return CNET_ENOMEM;
-    if (on_listening && (err = cnet_server_once(srv, CNET_EVENT_LISTENING, on_listening, arg)) != 0)
+    }
+    if (on_listening &&
+        (err = cnet_server_once(srv, CNET_EVENT_LISTENING, on_listening, arg)) != 0) {
+        cnet__free(req);
         return err;
+    }
     srv->lopts = *o;
     srv->lopts.host = srv->host;
     srv->lopts.path = srv->path;
+    srv->lopts.signal = NULL; /* not kept: srv->abort holds the signal */
     srv->backlog = o->backlog ? o->backlog : 511;
+    srv->flags &= ~SRV_PIPE;
+    memset(&srv->bound, 0, sizeof srv->bound);
+    if (srv->path && (err = listen_path(srv)) != 0) {
+        cnet_server_off(srv, CNET_EVENT_LISTENING, on_listening, arg);
+        return err;
+    }
     if (srv->flags & SRV_CLOSED) {
         srv->flags &= ~SRV_CLOSED;
         srv->refs++; /* alive again */
     }
-    srv->flags &= ~SRV_NOT_RUNNING;
-    memset(&srv->bound, 0, sizeof srv->bound);
 
     if (srv->path) {
-        listen_path(srv);
-        return 0;
-    }
-    if (!srv->host) {
-        /* No host: "::" dual-stack, or 0.0.0.0 where IPv6 is unavailable. */
+        /* listened (or failed, reported as 'error') above */
+    } else if (!srv->host) {
+        /* No host: "::" dual-stack, or 0.0.0.0 where IPv6 is unavailable. At once, as Node. */
+        struct sockaddr_storage ss;
         int probe = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0)
             close(probe);
         cnet__addr_parse(probe >= 0 ? "::" : "0.0.0.0", o->port, &ss);
         listen_tcp_addr(srv, (struct sockaddr *)&ss);
-        return 0;
-    }
-    if (cnet_is_ip(srv->host)) {
-        cnet__addr_parse(srv->host, o->port, &ss);
-        listen_tcp_addr(srv, (struct sockaddr *)&ss);
-        return 0;
-    }
-    {
+    } else if (!req) {
+        /* An IP literal: bound on a later tick; not listening until then. */
+        srv->flags |= SRV_BINDING;
+        cnet__tick_embedded(srv->loop, &srv->bind_tick, tick_bind, srv, &cnet__server_ref_ops);
+    } else {
         struct addrinfo hints;
-        uv_getaddrinfo_t *req = cnet__malloc(sizeof *req);
-        if (!req)
-            return CNET_ENOMEM;
         memset(&hints, 0, sizeof hints);
         hints.ai_socktype = SOCK_STREAM;
         req->data = srv;
@@ -482,11 +634,22 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
         if (err) {
             cnet__free(req);
             report_error(srv, cnet__err_from_uv(err), "getaddrinfo", CNET__MSG_PLAIN);
-            return 0;
+        } else {
+            cnet__server_retain(srv);
+            srv->gai = req;
+            srv->flags |= SRV_BINDING;
         }
-        cnet__server_retain(srv);
-        srv->gai = req;
-        srv->flags |= SRV_BINDING;
+    }
+
+    if (o->signal) {
+        srv->abort.fn = on_signal_abort;
+        srv->abort.obj = srv;
+        if (cnet_abort_signal_is_aborted(o->signal))
+            /* Node closes on the next tick; closing now gives the same events
+             * (no 'listening'; a failed bind's 'error', then 'close'). */
+            cnet_server_close(srv, NULL, NULL);
+        else
+            cnet__abort_listen(o->signal, &srv->abort);
     }
     return 0;
 }
@@ -514,22 +677,27 @@ int cnet_server_listen_path(cnet_server_t *srv, const char *path, cnet_server_cb
 
 static void emit_close_now(cnet_server_t *srv)
 {
-    cnet__errinfo_t not_running;
     cnet_event_t ev;
+    bool last;
 
-    srv->flags &= ~SRV_CLOSING;
-    srv->flags |= SRV_CLOSED;
+    srv->close_pending--;
+    last = srv->close_pending == 0;
+    if (last) {
+        srv->flags &= ~SRV_CLOSING;
+        srv->flags |= SRV_CLOSED;
+    }
+    /* Node: once('close', dispose) of the listen signal's listener. */
+    cnet__abort_unlisten(&srv->abort);
     memset(&ev, 0, sizeof ev);
     ev.type = CNET_EVENT_CLOSE;
-    if (srv->flags & SRV_NOT_RUNNING) {
-        cnet__errinfo_set(&not_running, CNET_ERR_SERVER_NOT_RUNNING, NULL, NULL, -1, NULL,
-                          CNET__MSG_PLAIN);
-        ev.error = &not_running.pub;
-    }
-    srv->flags &= ~SRV_NOT_RUNNING;
     server_emit(srv, &ev);
-    /* A listener may have listened again, which took a new alive ref: the
-     * old one is dropped either way (else a relisten leaks the server). */
+    if (!last) {
+        /* Another close() owes its own 'close': on the next tick, as Node's. */
+        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close_fn, srv, &cnet__server_ref_ops);
+        return;
+    }
+    /* A listener may have listened or closed again, which took a new alive
+     * ref: the old one is dropped either way (else the server leaks). */
     if ((srv->flags & SRV_CLOSED) && (srv->flags & SRV_DESTROYING)) {
         /* destroy(): user retains no longer count. */
         srv->refs -= srv->user_retains;
@@ -538,23 +706,29 @@ static void emit_close_now(cnet_server_t *srv)
     cnet__server_release(srv);
 }
 
-static void tick_close(cnet__tick_t *t)
+static bool drained(const cnet_server_t *srv)
+{
+    return !(srv->flags & (SRV_HANDLE | SRV_HANDLE_CLOSING)) && srv->connections == 0;
+}
+
+static void tick_close_fn(cnet__tick_t *t)
 {
     cnet_server_t *srv = t->obj;
-    if ((srv->flags & SRV_CLOSING) && !(srv->flags & SRV_HANDLE) && srv->connections == 0)
+    if (srv->close_pending > 0 && drained(srv))
         emit_close_now(srv);
 }
 
 /* Node's _emitCloseIfDrained: 'close' once the handle is gone and no connection remains. */
 static void maybe_emit_close(cnet_server_t *srv)
 {
-    if ((srv->flags & SRV_CLOSING) && !(srv->flags & SRV_HANDLE) && srv->connections == 0)
-        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close, srv, &cnet__server_ref_ops);
+    if (srv->close_pending > 0 && drained(srv))
+        cnet__tick_embedded(srv->loop, &srv->close_tick, tick_close_fn, srv, &cnet__server_ref_ops);
 }
 
 static void on_listener_closed(uv_handle_t *h)
 {
     cnet_server_t *srv = h->data;
+    srv->flags &= ~SRV_HANDLE_CLOSING;
     maybe_emit_close(srv);
     cnet__server_release(srv);
 }
@@ -562,7 +736,46 @@ static void on_listener_closed(uv_handle_t *h)
 void cnet__server_connection_closed(cnet_server_t *srv)
 {
     srv->connections--;
-    maybe_emit_close(srv);
+    if (srv->connections == 0 && (srv->flags & SRV_CLOSING)) {
+        srv->close_pending++;
+        maybe_emit_close(srv);
+    }
+}
+
+/* close(cb) on a server that is not listening: cb alone sees the error. */
+typedef struct not_running_cb {
+    cnet_server_cb cb;
+    void *arg;
+} not_running_cb_t;
+
+static void call_not_running(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    const not_running_cb_t *w = arg;
+    cnet__errinfo_t err;
+    cnet_event_t copy = *ev;
+
+    cnet__errinfo_set(&err, CNET_ERR_SERVER_NOT_RUNNING, NULL, NULL, -1, NULL, CNET__MSG_PLAIN);
+    copy.error = &err.pub;
+    w->cb(srv, &copy, w->arg);
+}
+
+static int add_close_cb(cnet_server_t *srv, cnet_server_cb cb, void *arg, bool running)
+{
+    not_running_cb_t *w;
+    int err;
+
+    if (running) /* Node: once('close', cb), so removing (cb, arg) works too */
+        return cnet_server_once(srv, CNET_EVENT_CLOSE, cb, arg);
+    w = cnet__malloc(sizeof *w);
+    if (!w)
+        return CNET_ENOMEM;
+    w->cb = cb;
+    w->arg = arg;
+    err = cnet__emitter_add(&srv->em, CNET_EVENT_CLOSE, (cnet__any_cb)call_not_running, w,
+                            cnet__free, true, false);
+    if (err)
+        cnet__free(w);
+    return err;
 }
 
 int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
@@ -571,16 +784,17 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
 
     if (!srv)
         return CNET_ERR_INVALID_ARG_TYPE;
-    if (srv->flags & SRV_CLOSED)
-        return CNET_ERR_SERVER_NOT_RUNNING; /* retained and already closed: nothing will come */
-    if (on_close && (err = cnet_server_once(srv, CNET_EVENT_CLOSE, on_close, arg)) != 0)
+    if (on_close && (err = add_close_cb(srv, on_close, arg, srv->flags & SRV_LISTENING)) != 0)
         return err;
-    if (srv->flags & SRV_CLOSING)
-        return 0;
-    if (!(srv->flags & (SRV_LISTENING | SRV_BINDING)))
-        srv->flags |= SRV_NOT_RUNNING;
+    if (srv->flags & SRV_CLOSED) {
+        /* Closed and kept by a retain, or inside its last 'close': alive until this
+         * close's 'close' (the emit that is running drops the old reference). */
+        srv->flags &= ~SRV_CLOSED;
+        srv->refs++;
+    }
     srv->flags |= SRV_CLOSING;
     srv->flags &= ~(SRV_LISTENING | SRV_BINDING);
+    pause_stop(srv);
     if (srv->gai) {
         /* A pending lookup: its callback sees gai changed and only frees. */
         uv_cancel((uv_req_t *)srv->gai);
@@ -588,11 +802,13 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
     }
     if (srv->flags & SRV_HANDLE) {
         srv->flags &= ~SRV_HANDLE;
+        srv->flags |= SRV_HANDLE_CLOSING;
         cnet__server_retain(srv);
         uv_close(&srv->h.handle, on_listener_closed);
-    } else {
-        maybe_emit_close(srv);
     }
+    if (srv->connections == 0)
+        srv->close_pending++; /* Node's _emitCloseIfDrained() at every close() */
+    maybe_emit_close(srv);
     return 0;
 }
 
@@ -609,7 +825,8 @@ void cnet_server_destroy(cnet_server_t *srv)
             cnet__server_release(srv);
         return;
     }
-    cnet_server_close(srv, NULL, NULL);
+    if (!(srv->flags & SRV_CLOSING))
+        cnet_server_close(srv, NULL, NULL);
 }
 
 /* ---- accessors ------------------------------------------------------------ */
@@ -618,10 +835,17 @@ int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out)
 {
     if (!srv || !out)
         return CNET_ERR_INVALID_ARG_TYPE;
-    if (!(srv->flags & SRV_LISTENING))
-        return CNET_ERR_SERVER_NOT_RUNNING;
-    *out = srv->bound;
-    return 0;
+    if (srv->flags & SRV_LISTENING) {
+        *out = srv->bound;
+        return 0;
+    }
+    if (srv->pipe_name) {
+        /* Node's address() falls back to _pipeName: set by listen(path), kept after close. */
+        *out = (cnet_address_t){.port = -1, .family = 0};
+        snprintf(out->address, sizeof out->address, "%s", srv->pipe_name);
+        return 0;
+    }
+    return CNET_ERR_SERVER_NOT_RUNNING;
 }
 
 bool cnet_server_is_listening(const cnet_server_t *srv)

@@ -62,7 +62,14 @@ int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_sock
     *out = NULL;
     if (opts && (err = cnet__opts_load(&o, sizeof o, opts, CNET__SOCKET_OPTS_V1)) != 0)
         return err;
-    return cnet__socket_alloc(loop, opts ? &o : NULL, out);
+    if ((err = cnet__socket_alloc(loop, opts ? &o : NULL, out)) != 0)
+        return err;
+    /* [abort] options.signal (socket_abort.c) */
+    if (opts && (err = cnet__socket_abort_attach(*out, o.signal)) != 0) {
+        cnet__socket_release(*out);
+        *out = NULL;
+    }
+    return err;
 }
 
 void cnet__socket_retain(cnet_socket_t *s)
@@ -183,6 +190,7 @@ static void finish_close(cnet_socket_t *s)
     cnet_server_t *srv = s->server;
 
     cnet__socket_retain(s);
+    cnet__socket_abort_detach(s); /* [abort] an abort from now on does nothing */
     cnet__stream_report_cancelled(s);
     if (had_error && s->err) {
         memset(&ev, 0, sizeof ev);
