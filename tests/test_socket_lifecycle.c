@@ -734,7 +734,7 @@ static void rst_hook(rec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
     if (ev->type == CNET_EVENT_READY) {
         if (cnet_socket_remote_address(s, &(cnet_address_t){0}) == 0 && r->user) {
             /* pipe */
-            ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, CALL(cnet_socket_reset_and_destroy(s)));
+            ASSERT_ERR(CNET_ERR_INVALID_HANDLE_TYPE, CALL(cnet_socket_reset_and_destroy(s)));
             ASSERT(!cnet_socket_is_destroyed(s));
             VCALL(cnet_socket_destroy(s));
         } else {
