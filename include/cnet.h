@@ -548,9 +548,10 @@ typedef void (*cnet_write_cb)(cnet_socket_t *s, int status, void *arg);
  * the kernel (status 0), or with a negative status if the socket is
  * destroyed or fails first; callbacks run in write order, before 'close'.
  * Writes before 'connect' are queued; if the socket is destroyed (or the
- * connect fails) before it connects, their callbacks get
- * CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION (Node's code), otherwise a write
- * cancelled by destroy gets CNET_ECANCELED. @p len may be any size up to
+ * connect fails) before it connects, the first one's callback gets
+ * CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION and the later ones the error that
+ * destroyed the socket, or the same code without one (Node's codes). Once
+ * connected, a write cancelled by destroy gets CNET_ECANCELED. @p len may be any size up to
  * SSIZE_MAX (4 GiB and more is sent whole). @p data NULL with @p len 0 is an
  * empty write. The accepted bytes count in cnet_socket_bytes_written() at once.
  * @return 0 when more may be written, 1 when the queue has reached the
@@ -647,7 +648,8 @@ CNET_EXTERN int cnet_socket_unpipe(cnet_socket_t *src);
 /**
  * socket.destroy(): close now. Queued writes are dropped and their callbacks
  * get CNET_ECANCELED (CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION while still
- * connecting); 'close' (had_error false) follows on a later turn. Safe
+ * connecting, see cnet_socket_write()); 'close' (had_error false) follows on
+ * a later turn. Safe
  * inside any callback, idempotent, NULL is a no-op.
  */
 CNET_EXTERN void cnet_socket_destroy(cnet_socket_t *s);

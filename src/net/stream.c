@@ -390,18 +390,24 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
 
 /*
  * destroy(): queued writes will report ECANCELED (or their own error) before
- * 'close'; on a socket that never connected, Node's
- * ERR_SOCKET_CLOSED_BEFORE_CONNECTION (a destroy or a failed connect).
+ * 'close'. On a socket that never connected (a destroy while connecting, a
+ * failed connect) Node's codes: ERR_SOCKET_CLOSED_BEFORE_CONNECTION for the
+ * first write (the one Node holds for 'connect'), and for the writes behind
+ * it the error that destroyed the socket, if any, else the same code.
  */
 void cnet__stream_cancel_queued(cnet_socket_t *s)
 {
     cnet__wreq_t *w = s->wq_head;
-    int code = (s->flags & CNET__S_EVER_CONNECTED) ? CNET_ECANCELED
-                                                   : CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION;
+    int code = CNET_ECANCELED, rest = CNET_ECANCELED;
 
     if (!w)
         return;
-    for (; w; w = w->next) {
+    if (!(s->flags & CNET__S_EVER_CONNECTED)) {
+        code = rest = CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION;
+        if ((s->flags & CNET__S_HAD_ERROR) && s->err && s->err->pub.code)
+            rest = s->err->pub.code;
+    }
+    for (; w; w = w->next, code = rest) {
         s->queued_bytes -= w->len;
         if (!w->status)
             w->status = code;
@@ -727,6 +733,8 @@ int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t len, const c
         return CNET_ERR_STREAM_NULL_VALUES;
     if ((err = check_writable(s)) != 0)
         return err;
+    if (len > WRITE_MAX) /* before the encoder reads it */
+        return CNET_ERR_OUT_OF_RANGE;
     if ((err = cnet__enc_parse(enc_or_utf8(encoding), &enc)) != 0)
         return err;
     cnet__strbuf_init(&out);
@@ -762,6 +770,8 @@ int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len, cnet
         return CNET_ERR_STREAM_NULL_VALUES;
     if ((err = check_writable(s)) != 0)
         return err;
+    if (len > WRITE_MAX) /* before the framer scans it */
+        return CNET_ERR_OUT_OF_RANGE;
     err = cnet__framer_encode(s->framer ? s->framer : &no_framing, data, len, prefix, &prefix_len,
                               &suffix, &suffix_len);
     if (err)
