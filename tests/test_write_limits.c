@@ -259,6 +259,13 @@ static void test_cancelled_before_connection(void)
     pair_close(&p);
 }
 
+/* A small send buffer: with the peer paused, a big write cannot all fit in the kernel. */
+static void small_sndbuf(cnet_socket_t *s)
+{
+    int size = 4096;
+    ASSERT_EQ(0, setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size));
+}
+
 /* ---- 6. bytesWritten: accepted bytes, queued or not -------------------------------- */
 
 typedef struct bw {
@@ -286,13 +293,14 @@ static void test_bytes_written(void)
 {
     pair_t p;
     bw_t b = {0};
-    size_t big = 4u << 20;
+    size_t big = 16u << 20;
     char *data = calloc(1, big);
     cnet_server_opts_t sv = CNET_SERVER_OPTS_INIT;
 
     test_set_phase("bytesWritten");
     ASSERT(data != NULL);
-    sv.pause_on_connect = true; /* the peer reads nothing: the big write stays queued */
+    /* The peer reads nothing: 16 MiB is more than both kernel buffers hold. */
+    sv.pause_on_connect = true;
     pair_listen(&p, &sv);
     ASSERT_OK(cnet_socket_new(p.loop, NULL, &b.s));
     cnet_socket_retain(b.s);
@@ -344,13 +352,14 @@ static void test_bytes_written_destroyed(void)
 {
     pair_t p;
     cnet_server_opts_t sv = CNET_SERVER_OPTS_INIT;
-    size_t big = 4u << 20;
+    size_t big = 16u << 20;
     char *data = calloc(1, big);
 
     test_set_phase("bytesWritten after destroy");
     ASSERT(data != NULL);
     sv.pause_on_connect = true;
     pair_open(&p, &sv, NULL);
+    small_sndbuf(p.client);
     ASSERT_EQ(1, cnet_socket_write(p.client, data, big, NULL, NULL));
     ASSERT(cnet_socket_writable_length(p.client) > 0);
     cnet_socket_destroy(p.client);
