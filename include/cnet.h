@@ -666,7 +666,9 @@ CNET_EXTERN void cnet_socket_destroy_with_error(cnet_socket_t *s, int code);
  * there and never closes the handle). On a socket still connecting, as Node:
  * nothing happens until 'connect' (its listeners added before this call run
  * first), then the socket is reset; 'ready' still follows, then 'close'. A
- * failed connect is reported as usual. On a socket that never connected
+ * failed connect is reported as usual. The wait is, as in Node, a once
+ * 'connect' listener: it counts in cnet_socket_listener_count(), and
+ * removing every 'connect' listener (off_all) cancels the reset. On a socket that never connected
  * (no handle): Node's destroy(ERR_SOCKET_CLOSED), i.e. 'error'
  * ERR_SOCKET_CLOSED then 'close' (had_error true).
  * @return 0, or at once: CNET_ERR_INVALID_ARG_TYPE (NULL),
