@@ -184,6 +184,9 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_STREAM_PREMATURE_CLOSE, -5122, "Premature close")                            \
     X(ERR_STREAM_ALREADY_PIPED, -5123, "stream is already piped")                      \
     X(ERR_STREAM_NULL_VALUES, -5124, "May not write null values to stream")            \
+    X(ERR_STREAM_ALREADY_FINISHED, -5125,                                              \
+      "Cannot call end after a stream "                                                \
+      "was finished")                                                                  \
     X(ERR_SERVER_NOT_RUNNING, -5130, "Server is not running.")                         \
     X(ERR_SERVER_ALREADY_LISTEN, -5131,                                                \
       "Listen method has been called more than once without closing.")                 \
@@ -1023,15 +1026,26 @@ typedef void (*cnet_write_cb)(cnet_socket_t *s, int status, void *arg);
  * @p cb (may be NULL) runs on a later loop turn once the bytes are handed to
  * the kernel (status 0), or with a negative status if the socket is
  * destroyed or fails first; callbacks run in write order, before 'close'.
- * Writes before 'connect' are queued.
+ * Writes before 'connect' are queued; if the socket is destroyed (or the
+ * connect fails) before it connects, the first one's callback gets
+ * CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION and the later ones the error that
+ * destroyed the socket, or the same code without one (Node's codes). Once
+ * connected, a write cancelled by destroy gets CNET_ECANCELED. @p len may be any size up to
+ * SSIZE_MAX (4 GiB and more is sent whole). @p data NULL with @p len 0 is an
+ * empty write. The accepted bytes count in cnet_socket_bytes_written() at once.
  * @return 0 when more may be written, 1 when the queue has reached the
  *   highWaterMark (Node's `false`: wait for 'drain', which then comes once),
- *   or at once: CNET_ERR_STREAM_WRITE_AFTER_END, CNET_ERR_STREAM_DESTROYED,
- *   CNET_ERR_SOCKET_CLOSED (never connected), CNET_ENOMEM.
+ *   or at once, checked in this order: CNET_ERR_INVALID_ARG_TYPE (@p s NULL),
+ *   CNET_ERR_STREAM_NULL_VALUES (@p data NULL with @p len > 0: Node's
+ *   write(null), refused whatever the socket's state),
+ *   CNET_ERR_STREAM_DESTROYED, CNET_ERR_STREAM_WRITE_AFTER_END,
+ *   CNET_ERR_SOCKET_CLOSED (never connected), CNET_ERR_OUT_OF_RANGE (@p len
+ *   over SSIZE_MAX), CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_write(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb,
                                   void *arg);
-/** cnet_socket_write() of a NUL-terminated string, no callback. */
+/** cnet_socket_write() of a NUL-terminated string, no callback; NULL is
+ * CNET_ERR_STREAM_NULL_VALUES (Node's write(null)). */
 CNET_EXTERN int cnet_socket_write_str(cnet_socket_t *s, const char *str);
 
 /** One buffer of a vectored write. */
@@ -1050,7 +1064,10 @@ typedef struct cnet_buf {
  * now), CNET_BUF_STATIC (not copied; they must stay valid until @p cb runs),
  * or a function the library calls exactly once on each bufs[i].base when it
  * no longer needs it — also when this call fails or the socket is destroyed.
- * Returns as cnet_socket_write().
+ * Returns as cnet_socket_write(); a buffer with a NULL base and a length is
+ * CNET_ERR_STREAM_NULL_VALUES, lengths summing past SSIZE_MAX or more than
+ * UINT32_MAX buffers are CNET_ERR_OUT_OF_RANGE (@p bufs NULL with @p nbufs > 0
+ * is CNET_ERR_INVALID_ARG_TYPE). On every error @p dispose has already run.
  */
 CNET_EXTERN int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
                                      cnet_free_fn dispose, cnet_write_cb cb, void *arg);
@@ -1060,8 +1077,22 @@ CNET_EXTERN int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, s
  * (FIN) once every queued write is flushed and every write callback has run;
  * 'finish' follows. @p cb (may be NULL) runs with status 0 just before
  * 'finish', or with CNET_ECANCELED before 'close' if the socket is destroyed
- * first. No 'drain' is emitted after end(). A second end() is a no-op.
- * @return 0, CNET_ERR_STREAM_DESTROYED, CNET_ERR_SOCKET_CLOSED, CNET_ENOMEM.
+ * first. No 'drain' is emitted after end().
+ *
+ * end() on a socket that is already ending — by an earlier end(), by the
+ * library's own end after the peer's FIN (allowHalfOpen false), or by
+ * cnet_socket_pipe() with end — is as in Node: without data (@p len 0) it
+ * returns 0 and @p cb joins the callbacks run just before 'finish' (status
+ * 0; each callback of every end() runs once, in call order), or gets
+ * CNET_ECANCELED at destroy; once 'finish' has come, @p cb gets
+ * CNET_ERR_STREAM_ALREADY_FINISHED on a later loop turn. With data it is
+ * refused with CNET_ERR_STREAM_WRITE_AFTER_END (Node emits that error and
+ * destroys the socket; here it is returned, nothing is scheduled and the
+ * socket stays as it was). A returned 0 means @p cb will run exactly once.
+ * @return 0, or at once: CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_STREAM_NULL_VALUES
+ *   (@p data NULL with @p len > 0), CNET_ERR_STREAM_DESTROYED,
+ *   CNET_ERR_SOCKET_CLOSED, CNET_ERR_STREAM_WRITE_AFTER_END, the errors of
+ *   cnet_socket_write(), CNET_ENOMEM.
  */
 CNET_EXTERN int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb,
                                 void *arg);
@@ -1095,7 +1126,9 @@ CNET_EXTERN int cnet_socket_unpipe(cnet_socket_t *src);
 
 /**
  * socket.destroy(): close now. Queued writes are dropped and their callbacks
- * get CNET_ECANCELED; 'close' (had_error false) follows on a later turn. Safe
+ * get CNET_ECANCELED (CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION while still
+ * connecting, see cnet_socket_write()); 'close' (had_error false) follows on
+ * a later turn. Safe
  * inside any callback, idempotent, NULL is a no-op.
  */
 CNET_EXTERN void cnet_socket_destroy(cnet_socket_t *s);
@@ -1112,7 +1145,25 @@ CNET_EXTERN void cnet_socket_destroy_with_error(cnet_socket_t *s, int code);
  * socket (no 'error' then, as in node) and on NULL.
  */
 CNET_EXTERN void cnet_socket_destroy_with_message(cnet_socket_t *s, int code, const char *message);
-/** socket.resetAndDestroy(): close with a TCP RST (SO_LINGER 0). ERR_INVALID_ARG_TYPE on a pipe. */
+/**
+ * socket.resetAndDestroy(): destroy, closing with a TCP RST (SO_LINGER 0)
+ * instead of a FIN, so the peer's next read fails with ECONNRESET (unless it
+ * still had unread bytes: then the kernel reports them and an EOF, as in
+ * Node). Also while a shutdown is pending (after end(), or the auto-end after
+ * the peer's FIN): that shutdown is cancelled, the end() callbacks get
+ * CNET_ECANCELED and 'close' comes (Node v20 emits 'error' EINVAL 'reset'
+ * there and never closes the handle). On a socket still connecting, as Node:
+ * nothing happens until 'connect' (its listeners added before this call run
+ * first), then the socket is reset; 'ready' still follows, then 'close'. A
+ * failed connect is reported as usual. The wait is, as in Node, a once
+ * 'connect' listener: it counts in cnet_socket_listener_count(), and
+ * removing every 'connect' listener (off_all) cancels the reset. On a socket that never connected
+ * (no handle): Node's destroy(ERR_SOCKET_CLOSED), i.e. 'error'
+ * ERR_SOCKET_CLOSED then 'close' (had_error true).
+ * @return 0, or at once: CNET_ERR_INVALID_ARG_TYPE (NULL),
+ *   CNET_ERR_STREAM_DESTROYED, CNET_ERR_INVALID_HANDLE_TYPE (a Unix socket,
+ *   also while connecting: Node throws), CNET_ENOMEM.
+ */
 CNET_EXTERN int cnet_socket_reset_and_destroy(cnet_socket_t *s);
 
 /* Reading. ------------------------------------------------------------------ */
@@ -1212,16 +1263,23 @@ CNET_EXTERN cnet_ready_state_t cnet_socket_ready_state(const cnet_socket_t *s);
 /** Node's readyState string: "opening", "open", "readOnly", "writeOnly", "closed". */
 CNET_EXTERN const char *cnet_ready_state_name(cnet_ready_state_t state);
 CNET_EXTERN bool cnet_socket_is_connecting(const cnet_socket_t *s); /* socket.connecting */
-CNET_EXTERN bool cnet_socket_is_pending(const cnet_socket_t *s);    /* socket.pending */
-CNET_EXTERN bool cnet_socket_is_destroyed(const cnet_socket_t *s);  /* socket.destroyed */
-CNET_EXTERN bool cnet_socket_is_writable(const cnet_socket_t *s);   /* socket.writable */
-CNET_EXTERN bool cnet_socket_is_readable(const cnet_socket_t *s);   /* socket.readable */
+/* socket.pending: not connected yet, or destroyed (Node: no handle, or connecting). */
+CNET_EXTERN bool cnet_socket_is_pending(const cnet_socket_t *s);
+CNET_EXTERN bool cnet_socket_is_destroyed(const cnet_socket_t *s); /* socket.destroyed */
+CNET_EXTERN bool cnet_socket_is_writable(const cnet_socket_t *s);  /* socket.writable */
+CNET_EXTERN bool cnet_socket_is_readable(const cnet_socket_t *s);  /* socket.readable */
 /** socket.writableLength (= bufferSize): bytes queued and not yet taken by the kernel. */
 CNET_EXTERN size_t cnet_socket_writable_length(const cnet_socket_t *s);
 /** socket.writableNeedDrain: write() returned 1 and 'drain' has not come yet. */
 CNET_EXTERN bool cnet_socket_writable_need_drain(const cnet_socket_t *s);
-CNET_EXTERN uint64_t cnet_socket_bytes_read(const cnet_socket_t *s);    /* socket.bytesRead */
-CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s); /* socket.bytesWritten */
+CNET_EXTERN uint64_t cnet_socket_bytes_read(const cnet_socket_t *s); /* socket.bytesRead */
+/**
+ * socket.bytesWritten: the bytes write() and end() accepted, including those
+ * still queued (while connecting, corked, or waiting for the kernel), as
+ * Node counts them; bytes of writes that later fail or are cancelled still
+ * count. Encoded writes count their encoded bytes. Reset by a reconnect.
+ */
+CNET_EXTERN uint64_t cnet_socket_bytes_written(const cnet_socket_t *s);
 /** socket.writableCorked (since 0.3): cork() calls not yet undone by uncork(); end() resets it. */
 CNET_EXTERN unsigned cnet_socket_writable_corked(const cnet_socket_t *s);
 /** socket.writableEnded (since 0.3): end() was called (also the automatic one after 'end'). */
@@ -1312,7 +1370,8 @@ CNET_EXTERN size_t cnet_socket_listener_count(const cnet_socket_t *s, cnet_event
  * for "utf8"/"utf16le", one char per byte for "latin1"...), decoded with
  * Node's StringDecoder rules: characters split across reads are completed,
  * invalid bytes become U+FFFD where Node puts them, what is held back at
- * 'end' is flushed. NULL returns to raw bytes.
+ * 'end' is flushed. NULL returns to raw bytes (beyond Node, whose
+ * setEncoding(null) means utf8); "" means utf8, as in Node.
  * Names: utf8, utf-8, ascii, latin1, binary, base64, base64url, hex, utf16le,
  * utf-16le, ucs2, ucs-2 (case-insensitive, as Node).
  * @return 0, CNET_ERR_UNKNOWN_ENCODING.
@@ -1322,11 +1381,12 @@ CNET_EXTERN int cnet_socket_set_encoding(cnet_socket_t *s, const char *encoding)
 /**
  * socket.write(string, encoding, callback): encode @p str (UTF-8 text, @p len
  * bytes) as Node's Buffer.from(str, encoding) does, then write the bytes.
+ * @p encoding NULL or "" means utf8, as in Node.
  * Returns as cnet_socket_write(), or CNET_ERR_UNKNOWN_ENCODING.
  */
 CNET_EXTERN int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t len,
                                       const char *encoding, cnet_write_cb cb, void *arg);
-/** socket.end(string, encoding, callback). */
+/** socket.end(string, encoding, callback); see cnet_socket_end() for an end() that comes again. */
 CNET_EXTERN int cnet_socket_end_enc(cnet_socket_t *s, const char *str, size_t len,
                                     const char *encoding, cnet_write_cb cb, void *arg);
 

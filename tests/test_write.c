@@ -375,7 +375,7 @@ static void test_write_ex(void)
     /* Bad arguments (a NULL base with a length): refused, dispose runs on every base. */
     bufs[0] = (cnet_buf_t){dupstr("F1"), 2};
     bufs[1] = (cnet_buf_t){NULL, 5};
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE,
+    ASSERT_ERR(CNET_ERR_STREAM_NULL_VALUES,
                cnet_socket_write_ex(p.client, bufs, 2, my_dispose, log_cb, "bad"));
     ASSERT_EQ(6, dsp.n);
     ASSERT(dsp.ptrs[5] == NULL);
@@ -523,7 +523,9 @@ static void test_end(void)
     ASSERT_EQ(1, rc); /* the paused peer cannot take 2 MiB */
     ASSERT_OK(cnet_socket_end(p.client, "END", 3, log_cb, "endcb"));
     ASSERT(!cnet_socket_is_writable(p.client));
-    ASSERT_OK(cnet_socket_end(p.client, "ignored", 7, NULL, NULL)); /* second end: no-op */
+    /* A second end(): with data it is refused (never dropped), without it is fine. */
+    ASSERT_ERR(CNET_ERR_STREAM_WRITE_AFTER_END, cnet_socket_end(p.client, "late", 4, NULL, NULL));
+    ASSERT_OK(cnet_socket_end(p.client, NULL, 0, NULL, NULL));
     for (int i = 0; i < 5; i++)
         uv_run(cnet_loop_get_uv(p.loop), UV_RUN_NOWAIT);
     ASSERT_STR_EQ("", test_log_str(&lg)); /* nothing flushed yet */
@@ -583,7 +585,7 @@ static void test_empty(void)
     while (cbs_done < 4)
         uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
     ASSERT_STR_EQ("e1:0 e2:0 x:0 e3:0", test_log_str(&lg));
-    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_write(p.client, NULL, 3, NULL, NULL));
+    ASSERT_ERR(CNET_ERR_STREAM_NULL_VALUES, cnet_socket_write(p.client, NULL, 3, NULL, NULL));
     ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_write(NULL, "a", 1, NULL, NULL));
     pair_close(&p);
 }

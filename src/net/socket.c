@@ -231,6 +231,30 @@ static void tick_finish_close(cnet__tick_t *t)
     finish_close(t->obj);
 }
 
+/*
+ * resetAndDestroy's close: SO_LINGER {1, 0}, then close, so the kernel sends
+ * RST. libuv's uv_tcp_close_reset() refuses (UV_EINVAL) while a shutdown is
+ * pending (after end(), or the auto-end after the peer's FIN); the handle
+ * must close all the same, so then we set the option ourselves. The pending
+ * shutdown is cancelled by the close, so no FIN goes out before the RST.
+ */
+static void close_reset(cnet_socket_t *s)
+{
+    struct linger l = {1, 0};
+    uv_os_fd_t fd;
+    int err;
+
+    err = uv_tcp_close_reset(&s->h.tcp, on_handle_closed);
+    if (err == 0)
+        return;
+    err = uv_fileno(&s->h.handle, &fd);
+    if (err == 0 && setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0)
+        err = -errno;
+    if (err)
+        cnet__log(CNET_LOG_WARN, "sock#%u closes without RST: %s", s->id, cnet_err_name(err));
+    uv_close(&s->h.handle, on_handle_closed);
+}
+
 void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
 {
     if (s->flags & CNET__S_DESTROYED)
@@ -251,7 +275,7 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
     if (s->flags & CNET__S_HANDLE) {
         s->flags &= ~CNET__S_HANDLE;
         if ((s->flags & CNET__S_RESET) && !(s->flags & CNET__S_PIPE))
-            uv_tcp_close_reset(&s->h.tcp, on_handle_closed);
+            close_reset(s);
         else
             uv_close(&s->h.handle, on_handle_closed);
     } else if (s->flags & CNET__S_RETRY_CLOSING) {
@@ -273,15 +297,33 @@ void cnet_socket_destroy_with_error(cnet_socket_t *s, int code)
         cnet__socket_destroy(s, code < 0 ? code : CNET_ERR_INVALID_ARG_VALUE, NULL);
 }
 
+/* Node's resetAndDestroy() on a connecting socket: once('connect', () => this._reset()). */
+static void reset_on_connect(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    if (!(s->flags & CNET__S_DESTROYED)) {
+        s->flags |= CNET__S_RESET;
+        cnet__socket_destroy(s, 0, NULL);
+    }
+}
+
 int cnet_socket_reset_and_destroy(cnet_socket_t *s)
 {
     if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
-    if (s->flags & CNET__S_PIPE)
-        return CNET_ERR_INVALID_ARG_TYPE;
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
-    /* Node: on a connecting socket, the RST is sent once connected; we simply close. */
+    if (s->flags & CNET__S_PIPE)
+        return CNET_ERR_INVALID_HANDLE_TYPE;
+    if (s->flags & CNET__S_CONNECTING) {
+        /* As Node: wait for the connection ('connect' listeners added before
+         * this call run first), then reset it; 'ready' still follows. */
+        return cnet_socket_once(s, CNET_EVENT_CONNECT, reset_on_connect, NULL);
+    }
+    if (!(s->flags & CNET__S_HANDLE)) {
+        /* No handle (never connected): Node's destroy(new ERR_SOCKET_CLOSED()). */
+        cnet__socket_destroy(s, CNET_ERR_SOCKET_CLOSED, NULL);
+        return 0;
+    }
     s->flags |= CNET__S_RESET;
     cnet__socket_destroy(s, 0, NULL);
     return 0;
@@ -493,7 +535,9 @@ bool cnet_socket_is_connecting(const cnet_socket_t *s)
 
 bool cnet_socket_is_pending(const cnet_socket_t *s)
 {
-    return !s || !(s->flags & CNET__S_CONNECTED) || (s->flags & CNET__S_CONNECTING);
+    /* Node: !this._handle || this.connecting; destroy() drops the handle. */
+    return !s || (s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING | CNET__S_DESTROYED)) !=
+                     CNET__S_CONNECTED;
 }
 
 bool cnet_socket_is_destroyed(const cnet_socket_t *s)
@@ -596,7 +640,7 @@ int cnet_socket_set_encoding(cnet_socket_t *s, const char *encoding)
         s->decoding = false;
         return 0;
     }
-    if ((err = cnet__enc_parse(encoding, &enc)) != 0)
+    if ((err = cnet__enc_parse(*encoding ? encoding : "utf8", &enc)) != 0) /* Node: "" is utf8 */
         return err;
     cnet__decoder_init(&s->decoder, enc);
     s->decoding = true;

@@ -16,8 +16,28 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+
+/*
+ * The most one write may carry: try_send() compares the kernel's ssize_t
+ * answer with the total, and sendmsg() refuses iovecs summing past it.
+ */
+#define WRITE_MAX ((size_t)SSIZE_MAX)
+
+/* libuv's uv_buf_t holds a size_t length on Unix (it is struct iovec), so a
+ * buffer of 4 GiB or more fits whole; uv_buf_init() takes an unsigned int and
+ * would cut it, which is why buffers are filled with buf_init() below. */
+_Static_assert(sizeof(((uv_buf_t *)0)->len) == sizeof(size_t), "uv_buf_t.len narrower than size_t");
+
+static inline uv_buf_t buf_init(const void *base, size_t len)
+{
+    uv_buf_t b;
+    b.base = (char *)base;
+    b.len = len;
+    return b;
+}
 
 /* ---- write requests ----------------------------------------------------- */
 
@@ -91,7 +111,7 @@ static cnet__wreq_t *wreq_new(const cnet_buf_t *bufs, size_t nbufs, size_t skip,
             n += len - skip;
             skip = 0;
         }
-        w->bufs[0] = uv_buf_init(p, (unsigned)total);
+        w->bufs[0] = buf_init(p, total);
         w->nbufs = 1;
         w->orig = NULL;
         w->dispose = NULL;
@@ -103,7 +123,7 @@ static cnet__wreq_t *wreq_new(const cnet_buf_t *bufs, size_t nbufs, size_t skip,
         for (size_t i = 0; i < nbufs; i++) {
             size_t off = skip < bufs[i].len ? skip : bufs[i].len;
             skip -= off;
-            w->bufs[i] = uv_buf_init((char *)bufs[i].base + off, (unsigned)(bufs[i].len - off));
+            w->bufs[i] = buf_init((const char *)bufs[i].base + off, bufs[i].len - off);
             if (owned)
                 w->orig[i] = (void *)bufs[i].base;
         }
@@ -151,8 +171,6 @@ static void on_write_done(uv_write_t *req, int status)
     for (w = b->head; w; w = next) {
         next = w->next;
         s->queued_bytes -= w->len;
-        if (code == 0)
-            s->bytes_written += w->len;
         wreq_dispose(w);
         if (w->cb)
             w->cb(s, code, w->arg);
@@ -174,22 +192,31 @@ static void on_write_done(uv_write_t *req, int status)
     cnet__socket_release(s);
 }
 
-/* Hands every queued request to libuv as one uv_write (one writev). */
+/*
+ * Hands every queued request to libuv as one uv_write (one writev; libuv
+ * itself splits what is over IOV_MAX into several writev calls). uv_write
+ * counts buffers in an unsigned int, so a batch stops before a request that
+ * would overflow it; the rest goes in the next batch.
+ */
 void cnet__stream_flush(cnet_socket_t *s)
 {
     uv_buf_t stack[64], *bufs = stack;
     size_t n = 0, cap = CNET__ARRAY_SIZE(stack);
     cnet__sigpipe_guard_t g = {0};
     cnet__wbatch_t *b;
-    cnet__wreq_t *w;
+    cnet__wreq_t *w, *last = NULL;
     int err;
 
     if (!s->wq_head || s->inflight || s->corked ||
         (s->flags & (CNET__S_DESTROYED | CNET__S_CONNECTED | CNET__S_HANDLE)) !=
             (CNET__S_CONNECTED | CNET__S_HANDLE))
         return;
-    for (w = s->wq_head; w; w = w->next)
-        n += w->nbufs - w->first;
+    for (w = s->wq_head; w; last = w, w = w->next) {
+        size_t k = w->nbufs - w->first; /* a request has at most UINT32_MAX buffers */
+        if (last && k > UINT_MAX - n)
+            break;
+        n += k;
+    }
     if (n > cap) {
         bufs = cnet__malloc(n * sizeof *bufs);
         if (!bufs) {
@@ -198,7 +225,7 @@ void cnet__stream_flush(cnet_socket_t *s)
         }
     }
     n = 0;
-    for (w = s->wq_head; w; w = w->next) {
+    for (w = s->wq_head; w != last->next; w = w->next) {
         for (uint32_t i = w->first; i < w->nbufs; i++)
             if (w->bufs[i].len)
                 bufs[n++] = w->bufs[i];
@@ -212,7 +239,10 @@ void cnet__stream_flush(cnet_socket_t *s)
     }
     b->s = s;
     b->head = s->wq_head;
-    s->wq_head = s->wq_tail = NULL;
+    s->wq_head = last->next;
+    last->next = NULL;
+    if (!s->wq_head)
+        s->wq_tail = NULL;
     s->inflight = b;
     /* uv_write may write at once; outside cnet_loop_run SIGPIPE is not blocked yet. */
     if (!s->loop->in_run)
@@ -220,7 +250,7 @@ void cnet__stream_flush(cnet_socket_t *s)
     if (n == 0) {
         /* Only empty writes queued: still complete them through libuv, in order. */
         static char empty;
-        bufs[0] = uv_buf_init(&empty, 0);
+        bufs[0] = buf_init(&empty, 0);
         n = 1;
     }
     err = uv_write(&b->req, &s->h.stream, bufs, (unsigned)n, on_write_done);
@@ -287,7 +317,11 @@ static ssize_t try_send(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs)
     return n;
 }
 
-/* The write path behind every public write; the caller has checked the state. */
+/*
+ * The write path behind every public write; the caller has checked the state.
+ * bytesWritten counts what write() accepted (Node's bytesWritten: sent or
+ * still queued), so it is one add whichever way the bytes go.
+ */
 int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose,
                        cnet_write_cb cb, void *arg)
 {
@@ -295,8 +329,13 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
     ssize_t sent = 0;
     cnet__wreq_t *w;
 
-    for (size_t i = 0; i < nbufs; i++)
+    for (size_t i = 0; i < nbufs; i++) {
+        if (bufs[i].len > WRITE_MAX - total) {
+            dispose_bufs(bufs, nbufs, dispose);
+            return CNET_ERR_OUT_OF_RANGE;
+        }
         total += bufs[i].len;
+    }
 
     /* Fast path: nothing queued, connected, not corked: the kernel may take it all. */
     if (!s->wq_head && !s->inflight && !s->corked && total &&
@@ -320,20 +359,21 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
             }
             return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
         }
-        if (sent > 0) {
-            s->bytes_written += (uint64_t)sent;
+        if (sent > 0)
             cnet__socket_touch(s);
-        }
     }
 
     w = wreq_new(bufs, nbufs, sent > 0 ? (size_t)sent : 0, dispose);
     if (!w) {
+        if (sent > 0)
+            s->bytes_written += (uint64_t)sent; /* those went out all the same */
         dispose_bufs(bufs, nbufs, dispose);
         return CNET_ENOMEM;
     }
     w->cb = cb;
     w->arg = arg;
     enqueue(s, w);
+    s->bytes_written += total;
     if (sent < 0) {
         /* The peer is gone (EPIPE, ECONNRESET): this write fails, the socket is destroyed. */
         w->status = (int)sent;
@@ -348,17 +388,29 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
     return 0;
 }
 
-/* destroy(): queued writes will report ECANCELED (or their own error) before 'close'. */
+/*
+ * destroy(): queued writes will report ECANCELED (or their own error) before
+ * 'close'. On a socket that never connected (a destroy while connecting, a
+ * failed connect) Node's codes: ERR_SOCKET_CLOSED_BEFORE_CONNECTION for the
+ * first write (the one Node holds for 'connect'), and for the writes behind
+ * it the error that destroyed the socket, if any, else the same code.
+ */
 void cnet__stream_cancel_queued(cnet_socket_t *s)
 {
     cnet__wreq_t *w = s->wq_head;
+    int code = CNET_ECANCELED, rest = CNET_ECANCELED;
 
     if (!w)
         return;
-    for (; w; w = w->next) {
+    if (!(s->flags & CNET__S_EVER_CONNECTED)) {
+        code = rest = CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION;
+        if ((s->flags & CNET__S_HAD_ERROR) && s->err && s->err->pub.code)
+            rest = s->err->pub.code;
+    }
+    for (; w; w = w->next, code = rest) {
         s->queued_bytes -= w->len;
         if (!w->status)
-            w->status = CNET_ECANCELED;
+            w->status = code;
     }
     /* Keep order: earlier cancelled batches first. */
     if (s->cancelled) {
@@ -572,29 +624,35 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
 void cnet__stream_start_reading(cnet_socket_t *s)
 {
+    int err;
+
     if ((s->flags & (CNET__S_HANDLE | CNET__S_CONNECTED | CNET__S_PAUSED | CNET__S_EOF |
                      CNET__S_DESTROYED | CNET__S_READING)) != (CNET__S_HANDLE | CNET__S_CONNECTED))
         return;
     /* onread reads into the user's buffer with its own callbacks (onread.c). */
-    if (uv_read_start(&s->h.stream, s->onread ? cnet__onread_alloc : on_alloc,
-                      s->onread ? cnet__onread_on_read : on_read) == 0)
+    err = uv_read_start(&s->h.stream, s->onread ? cnet__onread_alloc : on_alloc,
+                        s->onread ? cnet__onread_on_read : on_read);
+    if (err == 0)
         s->flags |= CNET__S_READING;
+    else
+        cnet__socket_destroy(s, cnet__err_from_uv(err), "read");
 }
 
 void cnet__stream_stop_reading(cnet_socket_t *s)
 {
     if (s->flags & CNET__S_READING) {
-        uv_read_stop(&s->h.stream);
         s->flags &= ~CNET__S_READING;
+        /* Cannot fail on Unix; if it ever does, the handle's close stops reading. */
+        if (uv_read_stop(&s->h.stream) != 0)
+            cnet__log(CNET_LOG_WARN, "sock#%u uv_read_stop failed", s->id);
     }
 }
 
 /* ---- public write API --------------------------------------------------- */
 
+/* After the argument checks (a NULL value is refused before any state, as Node). */
 static int check_writable(const cnet_socket_t *s)
 {
-    if (!s)
-        return CNET_ERR_INVALID_ARG_TYPE;
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
     if (s->flags & CNET__S_ENDING)
@@ -604,16 +662,28 @@ static int check_writable(const cnet_socket_t *s)
     return 0;
 }
 
+/* The most buffers one write_ex() takes: a request counts them in 32 bits and
+ * must fit in memory with its descriptors (the bound on a 32-bit size_t). */
+static inline size_t write_ex_max_bufs(void)
+{
+    size_t by_size = (SIZE_MAX - sizeof(cnet__wreq_t)) / (sizeof(uv_buf_t) + sizeof(void *));
+    return by_size < UINT32_MAX ? by_size : UINT32_MAX;
+}
+
 int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
                          cnet_free_fn dispose, cnet_write_cb cb, void *arg)
 {
-    int err = check_writable(s);
+    int err = 0;
 
-    if (!err && nbufs && !bufs)
+    if (!s || (nbufs && !bufs))
         err = CNET_ERR_INVALID_ARG_TYPE;
+    else if (nbufs > write_ex_max_bufs())
+        err = CNET_ERR_OUT_OF_RANGE;
     for (size_t i = 0; !err && i < nbufs; i++)
         if (!bufs[i].base && bufs[i].len)
-            err = CNET_ERR_INVALID_ARG_TYPE;
+            err = CNET_ERR_STREAM_NULL_VALUES;
+    if (!err)
+        err = check_writable(s);
     if (err) {
         if (bufs)
             dispose_bufs(bufs, nbufs, dispose);
@@ -625,20 +695,30 @@ int cnet_socket_write_ex(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
 int cnet_socket_write(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb, void *arg)
 {
     cnet_buf_t buf = {data, len};
-    int err = check_writable(s);
+    int err;
 
-    if (err)
-        return err;
-    if (!data && len)
+    if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (!data && len)
+        return CNET_ERR_STREAM_NULL_VALUES;
+    if ((err = check_writable(s)) != 0)
+        return err;
     return cnet__stream_write(s, &buf, 1, CNET_BUF_TRANSIENT, cb, arg);
 }
 
 int cnet_socket_write_str(cnet_socket_t *s, const char *str)
 {
-    if (!str)
+    if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (!str)
+        return CNET_ERR_STREAM_NULL_VALUES;
     return cnet_socket_write(s, str, strlen(str), NULL, NULL);
+}
+
+/* Node's normalizeEncoding: no name and "" both mean utf8. */
+static const char *enc_or_utf8(const char *encoding)
+{
+    return encoding && *encoding ? encoding : "utf8";
 }
 
 int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t len, const char *encoding,
@@ -649,11 +729,15 @@ int cnet_socket_write_enc(cnet_socket_t *s, const char *str, size_t len, const c
     cnet__enc_t enc;
     int err;
 
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!str && len)
+        return CNET_ERR_STREAM_NULL_VALUES;
     if ((err = check_writable(s)) != 0)
         return err;
-    if (!str && len)
-        return CNET_ERR_INVALID_ARG_TYPE;
-    if ((err = cnet__enc_parse(encoding ? encoding : "utf8", &enc)) != 0)
+    if (len > WRITE_MAX) /* before the encoder reads it */
+        return CNET_ERR_OUT_OF_RANGE;
+    if ((err = cnet__enc_parse(enc_or_utf8(encoding), &enc)) != 0)
         return err;
     cnet__strbuf_init(&out);
     if ((err = cnet__enc_encode(enc, str ? str : "", len, &out)) != 0) {
@@ -682,10 +766,14 @@ int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len, cnet
     size_t n = 0;
     int err;
 
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!data && len)
+        return CNET_ERR_STREAM_NULL_VALUES;
     if ((err = check_writable(s)) != 0)
         return err;
-    if (!data && len)
-        return CNET_ERR_INVALID_ARG_TYPE;
+    if (len > WRITE_MAX) /* before the framer scans it */
+        return CNET_ERR_OUT_OF_RANGE;
     err = cnet__framer_encode(s->framer ? s->framer : &no_framing, data, len, prefix, &prefix_len,
                               &suffix, &suffix_len);
     if (err)
@@ -698,41 +786,116 @@ int cnet_socket_write_frame(cnet_socket_t *s, const void *data, size_t len, cnet
     return cnet__stream_write(s, bufs, n, CNET_BUF_TRANSIENT, cb, arg);
 }
 
-static int do_end(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+/* ---- end ------------------------------------------------------------------ */
+
+/*
+ * end() callbacks after the first are chained: each runs exactly once, in
+ * call order, with the same status (Node's kOnFinished list). The first needs
+ * no memory; each later one costs a link until it has run.
+ */
+typedef struct end_link {
+    cnet_write_cb first_cb, then_cb;
+    void *first_arg, *then_arg;
+} end_link_t;
+
+static void end_link_run(cnet_socket_t *s, int status, void *arg)
 {
-    if (cb) {
+    end_link_t l = *(end_link_t *)arg;
+
+    cnet__free(arg);
+    l.first_cb(s, status, l.first_arg);
+    l.then_cb(s, status, l.then_arg);
+}
+
+/* Adds @p cb to run at 'finish' (status 0) or at destroy (CNET_ECANCELED). */
+static int add_end_cb(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    end_link_t *l;
+
+    if (!cb)
+        return 0;
+    if (!s->end_cb) {
         s->end_cb = cb;
         s->end_arg = arg;
+        return 0;
     }
+    l = cnet__malloc(sizeof *l);
+    if (!l)
+        return CNET_ENOMEM;
+    l->first_cb = s->end_cb;
+    l->first_arg = s->end_arg;
+    l->then_cb = cb;
+    l->then_arg = arg;
+    s->end_cb = end_link_run;
+    s->end_arg = l;
+    return 0;
+}
+
+static void tick_end_cb(cnet__tick_t *t)
+{
+    ((cnet_write_cb)t->cb)(t->obj, t->code, t->arg);
+}
+
+/*
+ * end(cb) on a socket already ending (our end(), the auto-end after the
+ * peer's FIN, pipe()'s end): as Node, @p cb joins the callbacks run at
+ * 'finish'; once 'finish' has come it gets ERR_STREAM_ALREADY_FINISHED on
+ * the next tick.
+ */
+static int end_again(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    cnet__tick_t *t;
+
+    if (!cb)
+        return 0;
+    if (!(s->flags & CNET__S_FINISHED))
+        return add_end_cb(s, cb, arg);
+    t = cnet__tick(s->loop, tick_end_cb, s, &cnet__socket_ref_ops);
+    if (!t)
+        return CNET_ENOMEM;
+    t->cb = (void *)cb;
+    t->arg = arg;
+    t->code = CNET_ERR_STREAM_ALREADY_FINISHED;
+    return 0;
+}
+
+static void do_end(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    /* The first end(): the slot is free, so this needs no memory and cannot fail. */
+    s->end_cb = cb;
+    s->end_arg = arg;
     s->flags |= CNET__S_ENDING;
     s->corked = 0; /* Node: end() uncorks */
     cnet__stream_flush(s);
     cnet__stream_maybe_shutdown(s);
-    return 0;
 }
 
+/* After the NULL-value check; 1 when already ending (the caller does end_again). */
 static int check_endable(const cnet_socket_t *s)
 {
-    if (!s)
-        return CNET_ERR_INVALID_ARG_TYPE;
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
     if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))
         return CNET_ERR_SOCKET_CLOSED;
-    return 0;
+    return (s->flags & CNET__S_ENDING) ? 1 : 0;
 }
 
 int cnet_socket_end(cnet_socket_t *s, const void *data, size_t len, cnet_write_cb cb, void *arg)
 {
-    int err = check_endable(s);
+    int err;
 
-    if (err)
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!data && len)
+        return CNET_ERR_STREAM_NULL_VALUES;
+    if ((err = check_endable(s)) < 0)
         return err;
-    if (s->flags & CNET__S_ENDING)
-        return 0; /* a second end() is a no-op */
+    if (err == 1) /* data that can no longer be sent is refused, never dropped */
+        return len ? CNET_ERR_STREAM_WRITE_AFTER_END : end_again(s, cb, arg);
     if (len && (err = cnet_socket_write(s, data, len, NULL, NULL)) < 0)
         return err;
-    return do_end(s, cb, arg);
+    do_end(s, cb, arg);
+    return 0;
 }
 
 int cnet_socket_end_str(cnet_socket_t *s, const char *str)
@@ -743,15 +906,20 @@ int cnet_socket_end_str(cnet_socket_t *s, const char *str)
 int cnet_socket_end_enc(cnet_socket_t *s, const char *str, size_t len, const char *encoding,
                         cnet_write_cb cb, void *arg)
 {
-    int err = check_endable(s);
+    int err;
 
-    if (err)
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!str && len)
+        return CNET_ERR_STREAM_NULL_VALUES;
+    if ((err = check_endable(s)) < 0)
         return err;
-    if (s->flags & CNET__S_ENDING)
-        return 0;
+    if (err == 1)
+        return len ? CNET_ERR_STREAM_WRITE_AFTER_END : end_again(s, cb, arg);
     if (len && (err = cnet_socket_write_enc(s, str, len, encoding, NULL, NULL)) < 0)
         return err;
-    return do_end(s, cb, arg);
+    do_end(s, cb, arg);
+    return 0;
 }
 
 void cnet_socket_cork(cnet_socket_t *s)
