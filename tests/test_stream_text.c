@@ -16,6 +16,8 @@ typedef struct {
 static cnet_loop_t *loop;
 static const scenario_t *cur;
 static int next_chunk;
+static cnet_socket_t *client; /* the reading side, for send_next */
+static uint64_t sent_total;
 static test_log_t log_;
 
 /* Records bytes readably: printable ASCII as is, the rest as \xHH. */
@@ -34,13 +36,23 @@ static void record(const char *tag, const char *p, size_t n)
     test_log_add(&log_, buf);
 }
 
+/*
+ * Sends the next chunk once the client has read every byte sent so far, so
+ * each chunk is a read of its own however slow the machine (valgrind): the
+ * 'timeout' is only a poll of the client's bytesRead, not a timing guess.
+ */
 static void send_next(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
+    if (client && cnet_socket_bytes_read(client) < sent_total) {
+        cnet_socket_set_timeout(s, 2, send_next, NULL); /* not read yet: look again */
+        return;
+    }
     if (cur->chunks[next_chunk]) {
         size_t n = cur->lens[next_chunk] ? cur->lens[next_chunk] : strlen(cur->chunks[next_chunk]);
         ASSERT(cnet_socket_write(s, cur->chunks[next_chunk], n, NULL, NULL) >= 0);
+        sent_total += n;
         next_chunk++;
-        cnet_socket_set_timeout(s, 15, send_next, NULL); /* a pause: the next chunk is a new read */
+        cnet_socket_set_timeout(s, 2, send_next, NULL);
     } else {
         cnet_socket_set_timeout(s, 0, NULL, NULL);
         cnet_socket_end(s, NULL, 0, NULL, NULL);
@@ -75,6 +87,11 @@ static void on_end(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     test_log_add(&log_, "end");
 }
 
+static void on_client_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    client = NULL;
+}
+
 static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     cnet_address_t a;
@@ -85,6 +102,8 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     o.host = "127.0.0.1";
     o.port = a.port;
     ASSERT_OK(cnet_create_connection(loop, &o, NULL, NULL, &c));
+    client = c;
+    cnet_socket_on(c, CNET_EVENT_CLOSE, on_client_close, NULL);
     if (cur->encoding)
         ASSERT_OK(cnet_socket_set_encoding(c, cur->encoding));
     if (cur->framing.mode) {
@@ -103,6 +122,8 @@ static void run(const scenario_t *sc)
 
     cur = sc;
     next_chunk = 0;
+    sent_total = 0;
+    client = NULL;
     memset(&log_, 0, sizeof log_);
     ASSERT_OK(cnet_loop_new(&loop));
     ASSERT_OK(cnet_server_new(loop, NULL, &srv));

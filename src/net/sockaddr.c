@@ -16,18 +16,46 @@
 #include "internal.h"
 
 #include <sys/socket.h>
+#include <sys/un.h>
+
+/*
+ * One end's path, by getsockname/getpeername on the fd rather than libuv's
+ * uv_pipe_get*name: libuv 1.44 reads sun_path of an unnamed end that the
+ * kernel left unwritten (valgrind reports it). An unnamed end (the usual
+ * client), an abstract name's leading NUL aside, or a failure gives length 0.
+ */
+static size_t pipe_name(int fd, bool peer, char *out, size_t cap)
+{
+    struct sockaddr_un sa;
+    socklen_t len = sizeof sa;
+    size_t n;
+
+    memset(&sa, 0, sizeof sa);
+    if (fd < 0 || (peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+                        : getsockname(fd, (struct sockaddr *)&sa, &len)) != 0)
+        return 0;
+    if (len <= offsetof(struct sockaddr_un, sun_path))
+        return 0;
+    n = len - offsetof(struct sockaddr_un, sun_path);
+    if (sa.sun_path[0] != '\0')
+        n = strnlen(sa.sun_path, n);
+    if (n > cap)
+        n = cap;
+    memcpy(out, sa.sun_path, n);
+    return n;
+}
 
 static void capture_pipe(cnet_socket_t *s)
 {
     char local[CNET_ADDRSTRLEN], peer[CNET_ADDRSTRLEN];
-    size_t nl = sizeof local, np = sizeof peer;
+    size_t nl, np;
     cnet__pipe_names_t *p;
+    uv_os_fd_t fd;
 
-    /* An unnamed end (the usual client) has length 0; a failure leaves it empty too. */
-    if (uv_pipe_getsockname(&s->h.pipe, local, &nl) != 0)
-        nl = 0;
-    if (uv_pipe_getpeername(&s->h.pipe, peer, &np) != 0)
-        np = 0;
+    if (uv_fileno(&s->h.handle, &fd) != 0)
+        fd = -1;
+    nl = pipe_name(fd, false, local, sizeof local);
+    np = pipe_name(fd, true, peer, sizeof peer);
     if (nl > CNET_ADDRSTRLEN - 1)
         nl = CNET_ADDRSTRLEN - 1;
     if (np > CNET_ADDRSTRLEN - 1)
