@@ -4,6 +4,7 @@
 #   make test    install missing Debian packages, build, run the test suite
 #
 # More: make asan | valgrind | bench | abi | format | format-check | clean | help
+# make chaos SEEDS=N: N seeds (default 1000) of tests/test_chaos.c under ASan+UBSan.
 # Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
 # configure), NO_DEPS=1 (skip the package check; scripts/deps.sh).
 
@@ -70,6 +71,19 @@ asan:
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	$(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j$(JOBS)
+
+# The seeded random-operations contract test (tests/test_chaos.c) on the ASan+UBSan
+# build: SEEDS seeds from CHAOS_FIRST; CHAOS_ARGS adds options (--keep-going, --ops M).
+SEEDS       ?= 1000
+CHAOS_FIRST ?= 1
+CHAOS_ARGS  ?=
+.PHONY: chaos
+chaos:
+	$(call deps,build)
+	$(call cmake_build,$(ASAN_DIR),-DCMAKE_BUILD_TYPE=Debug "-DCNET_SANITIZE=address;undefined" -DCNET_WERROR=ON)
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	./$(ASAN_DIR)/tests/test_chaos --seeds $(SEEDS) --first $(CHAOS_FIRST) $(CHAOS_ARGS)
 
 # Every compiled test under valgrind memcheck (scripts/valgrind.sh says how).
 valgrind:
