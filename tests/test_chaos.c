@@ -117,10 +117,10 @@ extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__
  * green. When merging the branch that fixes them, flip this one line to ""
  * (then the default CTest run and CI cover both patterns again):
  */
-#define CHAOS_SKIP_DEFECTS_1_2 "reset-after-end,end-after-end,end-after-own-end,"
+#define CHAOS_SKIP_DEFECTS_1_2 ""
 /* Defects this test found, reported and not fixed yet: remove each as it is fixed. */
 #define CHAOS_SKIP_REPORTED \
-    "write-order,offall-piped,listen-error-after-close,unix-address-uninit,srv-close-early"
+    "write-order,offall-piped,listen-error-after-close,srv-close-early"
 #define CHAOS_SKIP_KNOWN_DEFAULT CHAOS_SKIP_DEFECTS_1_2 CHAOS_SKIP_REPORTED
 
 enum {
