@@ -31,7 +31,12 @@
  * Everything is bounded: setup has a timeout and an alarm() watchdog ends
  * the process if anything hangs.
  *
- * File map: histogram, /proc sampling, connections, per-mode handlers,
+ * tls_loadgen is this file built with BENCH_TLS (and OpenSSL): the same
+ * modes, every connection speaking TLS from the TCP connect on (see "TLS"
+ * below). Built without it, loadgen has no TLS code at all, so the plain
+ * scenarios measure exactly what they did before TLS existed.
+ *
+ * File map: histogram, /proc sampling, connections, TLS, per-mode handlers,
  * main loop, report, wait mode, main().
  */
 #include <errno.h>
@@ -47,6 +52,11 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef BENCH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#endif
 
 #include "bench_addr.h"
 
@@ -75,6 +85,11 @@ struct conn {
     uint64_t done;  /* stream: messages whose echo is complete */
     uint64_t *ts;   /* stream: start time of each message in flight (ring) */
     unsigned ts_head, ts_count, ts_cap;
+#ifdef BENCH_TLS
+    SSL *ssl;             /* from the TCP connect on; NULL before */
+    SSL_SESSION *session; /* -r: the session this slot's last connection ended with */
+    bool secure;          /* the handshake is done: the mode's traffic may start */
+#endif
 };
 
 struct options {
@@ -89,6 +104,7 @@ struct options {
     int cpu;      /* the server's core, for its softirq time in /proc/stat; -1: none */
     bool rst;     /* connect mode: close with RST (SO_LINGER 0), leaving no TIME_WAIT */
     bool verbose; /* print a progress line per second to stderr */
+    bool resume;  /* TLS, connect mode: each slot offers its last connection's ticket (-r) */
     const char *label;
 };
 
@@ -310,11 +326,22 @@ static bool measuring(void)
     return phase == PH_MEASURE;
 }
 
+#ifdef BENCH_TLS
+static char tls_error[256]; /* OpenSSL's reason for the last TLS failure (errno 0) */
+#endif
+
+/* err is an errno value; 0 (tls_loadgen) means the TLS failure in tls_error. */
 static void report_error(const char *what, int err)
 {
+    const char *why = strerror(err);
+
+#ifdef BENCH_TLS
+    if (err == 0)
+        why = tls_error;
+#endif
     errors++;
     if (errors <= MAX_ERRORS_SHOWN)
-        fprintf(stderr, "loadgen: %s: %s\n", what, strerror(err));
+        fprintf(stderr, "loadgen: %s: %s\n", what, why);
     if (errors == MAX_ERRORS_SHOWN + 1)
         fprintf(stderr, "loadgen: (further errors not shown)\n");
 }
@@ -335,6 +362,11 @@ static void set_want_out(struct conn *c, bool want_out)
 
 static void conn_close(struct conn *c)
 {
+#ifdef BENCH_TLS
+    SSL_free(c->ssl); /* sends nothing: a graceful close sent its close_notify before */
+    c->ssl = NULL;
+    c->secure = false;
+#endif
     if (c->fd >= 0)
         close(c->fd); /* also leaves the epoll set */
     c->fd = -1;
@@ -372,6 +404,193 @@ static void conn_failed(struct conn *c, const char *what, int err)
 }
 
 static void on_open(struct conn *c);
+
+/* ---- TLS (tls_loadgen) ------------------------------------------------------
+ * The client side costs as little as OpenSSL allows: the socket BIO (no copy
+ * through memory BIOs), read-ahead (one recv() takes every record that has
+ * arrived), partial writes (SSL_write returns after each record, so a
+ * blocked send is retried with the same bytes), no certificate verification
+ * (the bench's own self-signed certificate; the server's signature over the
+ * handshake is still checked, as TLS requires). Sessions: with -r, each
+ * connect-mode slot offers the newest ticket its previous connection got,
+ * so every ticket is used once, as RFC 8446 recommends and browsers do
+ * (OpenSSL's client cache even enforces it: a TLS 1.3 session it resumed
+ * is removed, and marked not resumable, once the handshake completes).
+ */
+#ifdef BENCH_TLS
+static SSL_CTX *tls_ctx;
+static uint64_t tls_handshakes;               /* handshakes completed in the measured window */
+static uint64_t tls_resumed;                  /* ... of which resumed a session */
+static char tls_protocol[32], tls_cipher[64]; /* of the first handshake */
+
+/* Keeps OpenSSL's reason for report_error() and empties the error queue. */
+static void tls_note_error(const char *fallback)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    if (e != 0)
+        ERR_error_string_n(e, tls_error, sizeof(tls_error));
+    else
+        snprintf(tls_error, sizeof(tls_error), "%s", fallback);
+    ERR_clear_error();
+}
+
+/*
+ * The errno-style result of a failed SSL_read_ex/SSL_write_ex: -1 with errno
+ * EAGAIN (wait for the socket), 0 for the peer's close_notify or EOF, -1
+ * with errno set (errno 0: a TLS error, see tls_error).
+ */
+static ssize_t tls_result(struct conn *c, int ret)
+{
+    int e = SSL_get_error(c->ssl, ret);
+
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno != 0) {
+            int err = errno;
+
+            ERR_clear_error();
+            errno = err;
+            return -1;
+        }
+        return 0;
+    default:
+        tls_note_error("TLS error");
+        errno = 0;
+        return -1;
+    }
+}
+
+static int tls_init(void)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+    if (ctx == NULL)
+        return -1;
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /*
+     * One suite per version, so every server negotiates the same whatever its
+     * own preferences (node prefers AES-256 in TLS 1.3 and AES-128 in 1.2):
+     * AES-128-GCM, with an X25519 key exchange, as browsers negotiate. P-256
+     * is listed second only because TLS 1.2 allows an ECDSA P-256
+     * certificate only to a client listing that curve.
+     */
+    if (SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256") != 1 ||
+        SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256") !=
+            1 ||
+        SSL_CTX_set1_groups_list(ctx, "X25519:P-256") != 1) {
+        SSL_CTX_free(ctx);
+        return -1;
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(ctx, 1);
+    if (opt.mode == MODE_STREAM)
+        SSL_CTX_set_default_read_buffer_len(ctx, 64 * 1024);
+    if (opt.mode == MODE_IDLE)
+        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);     /* thousands of idle clients */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* -r keeps sessions per slot */
+    tls_ctx = ctx;
+    return 0;
+}
+
+/* Advances the handshake; once it is done, the mode's traffic starts (on_open). */
+static void tls_handshake(struct conn *c)
+{
+    int r;
+
+    errno = 0;
+    r = SSL_connect(c->ssl);
+
+    if (r == 1) {
+        c->secure = true;
+        set_want_out(c, false);
+        if (measuring()) {
+            tls_handshakes++;
+            tls_resumed += SSL_session_reused(c->ssl) ? 1 : 0;
+        }
+        if (tls_protocol[0] == '\0') {
+            snprintf(tls_protocol, sizeof(tls_protocol), "%s", SSL_get_version(c->ssl));
+            snprintf(tls_cipher, sizeof(tls_cipher), "%s", SSL_get_cipher_name(c->ssl));
+        }
+        on_open(c);
+        return;
+    }
+    switch (SSL_get_error(c->ssl, r)) {
+    case SSL_ERROR_WANT_READ:
+        set_want_out(c, false);
+        break;
+    case SSL_ERROR_WANT_WRITE:
+        set_want_out(c, true);
+        break;
+    default:
+        if (errno != 0 && ERR_peek_error() == 0)
+            snprintf(tls_error, sizeof(tls_error), "%s", strerror(errno));
+        else
+            tls_note_error("handshake failed");
+        ERR_clear_error();
+        conn_failed(c, "TLS handshake", 0);
+    }
+}
+
+static void tls_start(struct conn *c)
+{
+    c->ssl = SSL_new(tls_ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        tls_note_error("SSL_new failed");
+        conn_failed(c, "TLS setup", 0);
+        return;
+    }
+    SSL_set_connect_state(c->ssl);
+    if (opt.resume && c->session != NULL)
+        SSL_set_session(c->ssl, c->session);
+    tls_handshake(c);
+}
+#endif /* BENCH_TLS */
+
+/* Sends bytes of plaintext: send(), or SSL_write over TLS. */
+static ssize_t conn_send(struct conn *c, const char *p, size_t len)
+{
+#ifdef BENCH_TLS
+    size_t n;
+    int r;
+
+    errno = 0;
+    r = SSL_write_ex(c->ssl, p, len, &n);
+    if (r == 1)
+        return (ssize_t)n;
+    if (tls_result(c, r) == 0) {
+        errno = EPIPE;
+        return -1;
+    }
+    return -1;
+#else
+    return send(c->fd, p, len, MSG_NOSIGNAL);
+#endif
+}
+
+/* Receives bytes of plaintext: recv(), or SSL_read over TLS (0: the peer closed). */
+static ssize_t conn_recv(struct conn *c, char *p, size_t cap)
+{
+#ifdef BENCH_TLS
+    size_t n;
+    int r;
+
+    errno = 0;
+    r = SSL_read_ex(c->ssl, p, cap, &n);
+    if (r == 1)
+        return (ssize_t)n;
+    return tls_result(c, r);
+#else
+    return recv(c->fd, p, cap, 0);
+#endif
+}
 
 /*
  * Starts a non-blocking connect. A full unix backlog (EAGAIN) or a momentary
@@ -426,7 +645,7 @@ static void conn_open(struct conn *c)
 static bool send_message(struct conn *c, size_t len)
 {
     while (c->out_off < len) {
-        ssize_t n = send(c->fd, msg + c->out_off, len - c->out_off, MSG_NOSIGNAL);
+        ssize_t n = conn_send(c, msg + c->out_off, len - c->out_off);
 
         if (n < 0) {
             if (errno == EINTR)
@@ -464,7 +683,7 @@ static void stream_send(struct conn *c)
             c->ts[(c->ts_head + c->ts_count) % c->ts_cap] = now_ns();
             c->ts_count++;
         }
-        n = send(c->fd, msg + c->out_off, opt.size - c->out_off, MSG_NOSIGNAL);
+        n = conn_send(c, msg + c->out_off, opt.size - c->out_off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -490,9 +709,15 @@ static void mark_usable(struct conn *c)
     usable++;
 }
 
-/* The connect completed. */
+/* The connect completed (tls_loadgen: and then the handshake). */
 static void on_open(struct conn *c)
 {
+#ifdef BENCH_TLS
+    if (!c->secure) {
+        tls_start(c);
+        return;
+    }
+#endif
     switch (opt.mode) {
     case MODE_PINGPONG:
         mark_usable(c);
@@ -537,6 +762,17 @@ static void on_message_done(struct conn *c)
 
             setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
         }
+#ifdef BENCH_TLS
+        else {
+            SSL_shutdown(c->ssl); /* our close_notify; the server's is not waited for */
+            ERR_clear_error();
+        }
+        if (opt.resume) {
+            /* The tickets came before the echo: this is the newest one. */
+            SSL_SESSION_free(c->session);
+            c->session = SSL_get1_session(c->ssl);
+        }
+#endif
         conn_close(c);
         if (phase != PH_DONE)
             conn_open(c);
@@ -568,31 +804,48 @@ static void on_stream_bytes(struct conn *c, size_t n)
     stream_send(c);
 }
 
-static void on_readable(struct conn *c)
+/* One recv (or SSL_read); true if bytes came. */
+static bool read_once(struct conn *c)
 {
     size_t expect = opt.mode == MODE_IDLE ? 1 : opt.size;
-    ssize_t n = recv(c->fd, read_buf, sizeof(read_buf), 0);
+    ssize_t n = conn_recv(c, read_buf, sizeof(read_buf));
 
     if (n < 0) {
         if (errno != EAGAIN && errno != EINTR)
             conn_failed(c, "recv", errno);
-        return;
+        return false;
     }
     if (n == 0) {
         conn_failed(c, "server closed the connection", ECONNRESET);
-        return;
+        return false;
     }
     if (opt.mode == MODE_STREAM) {
         on_stream_bytes(c, (size_t)n);
-        return;
+        return true;
     }
     if (c->in_len + (size_t)n > expect || memcmp(read_buf, msg + c->in_len, (size_t)n) != 0) {
         conn_failed(c, "echo mismatch", EPROTO);
-        return;
+        return false;
     }
     c->in_len += (size_t)n;
     if (c->in_len == expect)
         on_message_done(c);
+    return true;
+}
+
+static void on_readable(struct conn *c)
+{
+#ifdef BENCH_TLS
+    /*
+     * SSL_read returns one record; others that read-ahead already took from
+     * the socket raise no event. (A connect-mode connection replaced by
+     * on_message_done is not yet secure, which ends the loop.)
+     */
+    while (read_once(c) && c->state == C_OPEN && c->secure && SSL_has_pending(c->ssl))
+        ;
+#else
+    read_once(c);
+#endif
 }
 
 static void on_connected(struct conn *c, uint32_t events)
@@ -628,6 +881,12 @@ static void on_event(struct conn *c, uint32_t events)
     }
     if (c->state != C_OPEN)
         return;
+#ifdef BENCH_TLS
+    if (!c->secure) {
+        tls_handshake(c);
+        return;
+    }
+#endif
     if (events & EPOLLOUT) {
         if (opt.mode == MODE_STREAM)
             stream_send(c);
@@ -894,6 +1153,12 @@ static void report(const struct results *r)
                   ? (double)(r->rss_after_kb - r->rss_before_kb) * 1024.0 / usable
                   : NAN,
               0);
+#ifdef BENCH_TLS
+    print_json_string("tls_protocol", tls_protocol);
+    print_json_string("tls_cipher", tls_cipher);
+    printf(",\"tls_handshakes\":%llu,\"tls_resumed\":%llu", (unsigned long long)tls_handshakes,
+           (unsigned long long)tls_resumed);
+#endif
     printf(",\"usable\":%d,\"errors\":%llu,\"retries\":%llu}\n", usable, (unsigned long long)errors,
            (unsigned long long)retries);
     fflush(stdout);
@@ -913,9 +1178,23 @@ static bool probe_once(void)
         return false;
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+#ifdef BENCH_TLS
+    if (connect(fd, (struct sockaddr *)&opt.addr.ss, opt.addr.sslen) == 0) {
+        SSL *ssl = SSL_new(tls_ctx);
+
+        if (ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_connect(ssl) == 1 &&
+            SSL_write(ssl, &c, 1) == 1 && SSL_read(ssl, &c, 1) == 1 && c == 'p') {
+            ok = true;
+            SSL_shutdown(ssl);
+        }
+        SSL_free(ssl);
+        ERR_clear_error();
+    }
+#else
     if (connect(fd, (struct sockaddr *)&opt.addr.ss, opt.addr.sslen) == 0 &&
         send(fd, &c, 1, MSG_NOSIGNAL) == 1 && recv(fd, &c, 1, 0) == 1 && c == 'p')
         ok = true;
+#endif
     close(fd);
     return ok;
 }
@@ -951,6 +1230,9 @@ static void usage(int status)
             "  -p PID   server process to sample (CPU, RSS)\n"
             "  -C CPU   the core the server is pinned to (its softirq time is sampled)\n"
             "  -R       connect: close with RST instead of FIN (no TIME_WAIT)\n"
+#ifdef BENCH_TLS
+            "  -r       TLS, connect: resume: each slot offers its last connection's ticket\n"
+#endif
             "  -l TEXT  label copied into the JSON result\n"
             "  -v       progress line on stderr every second\n");
     exit(status);
@@ -981,7 +1263,7 @@ static void parse_args(int argc, char **argv)
     char err[256];
     int ch, m;
 
-    while ((ch = getopt(argc, argv, "m:c:s:w:d:W:H:t:p:C:Rl:vh")) != -1) {
+    while ((ch = getopt(argc, argv, "m:c:s:w:d:W:H:t:p:C:Rrl:vh")) != -1) {
         switch (ch) {
         case 'm':
             for (m = 0; m <= MODE_WAIT; m++)
@@ -1020,6 +1302,13 @@ static void parse_args(int argc, char **argv)
             break;
         case 'R':
             opt.rst = true;
+            break;
+        case 'r':
+#ifndef BENCH_TLS
+            fprintf(stderr, "loadgen: -r needs TLS (tls_loadgen)\n");
+            exit(2);
+#endif
+            opt.resume = true;
             break;
         case 'l':
             opt.label = optarg;
@@ -1078,6 +1367,12 @@ int main(int argc, char **argv)
     parse_args(argc, argv);
     signal(SIGPIPE, SIG_IGN);
     client_cpu = pinned_cpu();
+#ifdef BENCH_TLS
+    if (tls_init() != 0) {
+        fprintf(stderr, "loadgen: cannot create the TLS context\n");
+        return 1;
+    }
+#endif
     if (opt.mode == MODE_WAIT)
         return wait_for_server();
 
@@ -1115,12 +1410,18 @@ int main(int argc, char **argv)
     for (c = 0; c < opt.conns; c++) {
         conn_close(&conns[c]);
         free(conns[c].ts);
+#ifdef BENCH_TLS
+        SSL_SESSION_free(conns[c].session);
+#endif
     }
     free(conns);
     free(retry_list);
     free(retry_tmp);
     free(msg);
     close(epfd);
+#ifdef BENCH_TLS
+    SSL_CTX_free(tls_ctx);
+#endif
     if (r.setup_timed_out)
         return 1;
     return (opt.mode == MODE_CONNECT ? completed == 0 : usable == 0) ? 1 : 0;

@@ -1,11 +1,14 @@
 # report.awk: turns the load generator's JSON lines (results.jsonl) into
 # results.md and the chart's data file. Called by run.sh; plain POSIX awk
 # (mawk is enough). Variables passed in: servers, scenarios, date, machine,
-# versions, config, notesfile, chart, idle_conns.
+# versions, config, notesfile, chart, idle_conns, tls_idle_conns, tls_info.
 #
 # Each input line is one run, labelled "<server>_echo/<scenario>/<rep>". For
 # every server, scenario and metric the median over the repetitions is shown,
-# then the same medians divided by uv_echo's (raw libuv) and node_echo's.
+# then the same medians divided by uv_echo's (raw libuv) and node_echo's. The
+# TLS scenarios (tls_*) list only the TLS servers (tls_*_echo), divided by
+# tls_uv_echo's (raw OpenSSL on raw libuv) and tls_node_echo's; the chart
+# shows the plain ones only.
 
 function jget(line, key,    v) {
     if (!match(line, "\"" key "\":(\"[^\"]*\"|[^,}]*)"))
@@ -82,6 +85,11 @@ function pct(v) {
 
 # The metrics shown for each scenario: key|header pairs, the first is primary.
 function scenario_metrics(sc) {
+    if (sc == "tls_hs_full" || sc == "tls_hs_resumed")
+        return "ops_per_s|handshakes/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
+               "server_cpu_us_per_op|CPU µs/hs;server_core_us_per_op|core µs/hs;" \
+               "resumed_pct|resumed %"
+    sub(/^tls_/, "", sc) # tls_pp100, tls_stream, tls_idle: as their plain twins
     if (sc ~ /^pp/)
         return "ops_per_s|msgs/s;mb_per_s|MB/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
                "server_cpu_us_per_op|CPU µs/msg;server_core_us_per_op|core µs/msg"
@@ -105,6 +113,11 @@ function scenario_title(sc) {
     if (sc == "stream") return "Streaming, 4 connections, 64 KiB messages, 256 KiB in flight each, TCP"
     if (sc == "connect") return "Connect rate: connect, echo 64 B, close; 32 at a time, TCP"
     if (sc == "idle") return "Idle connections: " idle_conns " held open, server RSS"
+    if (sc == "tls_pp100") return "TLS ping-pong, 100 connections, 64 B messages"
+    if (sc == "tls_stream") return "TLS streaming, 4 connections, 64 KiB messages, 256 KiB in flight each"
+    if (sc == "tls_hs_full") return "TLS full handshakes: connect, handshake, echo 64 B, close; 32 at a time"
+    if (sc == "tls_hs_resumed") return "TLS resumed handshakes (each slot offers its last ticket); 32 at a time"
+    if (sc == "tls_idle") return "Idle TLS connections: " tls_idle_conns " held open after their handshake, server RSS"
     return sc
 }
 
@@ -124,9 +137,15 @@ function scenario_title(sc) {
         errs[srv, sc] += e
     nk = split("ops_per_s mb_per_s lat_p50_us lat_p99_us server_cpu_us_per_op " \
                "server_core_us_per_op rss_per_conn_b rss_before_kb rss_after_kb setup_s " \
-               "client_cpu_util server_cpu_util foreign_util", keys, " ")
+               "client_cpu_util server_cpu_util foreign_util resumed_pct", keys, " ")
+    hs = jget($0, "tls_handshakes")
+    if (jget($0, "tls_protocol") != "")
+        tls_seen[srv] = jget($0, "tls_protocol") " " jget($0, "tls_cipher")
     for (i = 1; i <= nk; i++) {
-        v = jget($0, keys[i])
+        if (keys[i] == "resumed_pct")
+            v = hs != "" && hs + 0 > 0 ? 100 * jget($0, "tls_resumed") / hs : ""
+        else
+            v = jget($0, keys[i])
         if (v != "") {
             vals[srv, sc, keys[i]] = vals[srv, sc, keys[i]] (vals[srv, sc, keys[i]] == "" ? "" : " ") v
             byrep[srv, sc, keys[i], rep] = v
@@ -141,12 +160,17 @@ function scenario_title(sc) {
 # Per-repetition ratios cnet_echo / uv_echo of one metric, space-separated.
 # Servers alternate within a repetition, so pairing them cancels slow drift
 # of the machine that the medians alone would still carry.
-function paired(sc, key,    n, r, i, s, a, b) {
+function paired(sc, key) {
+    return paired_of(sc, key, "cnet_echo", "uv_echo")
+}
+
+# The same for any two servers: num / den per repetition.
+function paired_of(sc, key, num, den,    n, r, i, s, a, b) {
     n = split(replist, r, " ")
     s = ""
     for (i = 1; i <= n; i++) {
-        a = byrep["cnet_echo", sc, key, r[i]]
-        b = byrep["uv_echo", sc, key, r[i]]
+        a = byrep[num, sc, key, r[i]]
+        b = byrep[den, sc, key, r[i]]
         if (a != "" && b != "" && b + 0 > 0)
             s = s (s == "" ? "" : " ") (a + 0) / (b + 0)
     }
@@ -241,13 +265,104 @@ function print_targets() {
     print ""
 }
 
+# One row of the TLS targets table (issue 9): cnet's TLS server against the
+# floor (tls_uv_echo) or node (tls_node_echo). kind "best": each server's best
+# repetition (lowest cost, highest throughput), as the plain targets; kind
+# "median" (memory, which does not vary): the medians; kind "info": shown,
+# with no limit. The floor column, tls_uv ÷ node, is what raw OpenSSL
+# reaches: a limit against node that the floor itself misses is called out.
+function tls_target_row(what, sc, key, base, kind, limit, ge,
+                        u, n, c, b, v, mm, fl, p, lim, ok) {
+    if (!(sc in scen_on)) {
+        print "| " what " | | | | | | | | not run |"
+        return
+    }
+    u = median(vals["tls_uv_echo", sc, key])
+    n = median(vals["tls_node_echo", sc, key])
+    c = median(vals["tls_cnet_echo", sc, key])
+    b = median(vals[base, sc, key])
+    if (kind == "median")
+        v = ratio(c, b)
+    else
+        v = ratio(best(vals["tls_cnet_echo", sc, key], ge), best(vals[base, sc, key], ge))
+    mm = ratio(c, b)
+    fl = ratio(u, n)
+    p = kind == "median" ? "" : paired_of(sc, key, "tls_cnet_echo", base)
+    lim = kind == "info" ? "–" : (ge ? "≥ " : "≤ ") sprintf("%.2f×", limit) " " \
+          (base == "tls_uv_echo" ? "tls_uv" : "node")
+    if (kind == "info")
+        ok = "(no target)"
+    else if (c == "")
+        ok = "not run"
+    else if (v == "")
+        ok = "no data"
+    else if (ge ? v + 0 >= limit : v + 0 <= limit)
+        ok = "met"
+    else {
+        ok = "**not met**"
+        tls_missed++
+    }
+    if (kind != "info" && base == "tls_node_echo" && fl != "" &&
+        (ge ? fl + 0 < limit : fl + 0 > limit))
+        ok = ok "; the floor misses it too (tls_uv ÷ node = " sprintf("%.2f", fl) ")"
+    print "| " what " | " lim " | " fmt(u) " | " fmt(n) " | " fmt(c) " | " \
+          (v == "" ? "–" : sprintf("%.2f×", v)) \
+          (p == "" ? "" : sprintf(" (paired %.2f×)", median(p))) " | " \
+          (mm == "" ? "–" : sprintf("%.2f×", mm)) " | " \
+          (fl == "" ? "–" : sprintf("%.2f×", fl)) " | " ok " |"
+}
+
+function print_tls_targets(    s, line, nseen) {
+    print "## TLS: cnet's targets (issue 9) and the floor"
+    print ""
+    print "The TLS servers side by side: `tls_uv_echo` is raw OpenSSL on raw libuv (the floor),"
+    print "`tls_node_echo` is node's `tls`, `tls_cnet_echo` is cnet. The three value columns are"
+    print "medians. *cnet ÷ base, best* compares each server's best repetition, as the plain targets"
+    print "do (paired: the median of the per-repetition ratios), except for memory, which compares"
+    print "medians; *floor* is tls_uv ÷ node, what raw OpenSSL reaches against node."
+    if (tls_info != "")
+        print "Certificate: " tls_info "."
+    nseen = 0
+    line = ""
+    for (s in tls_seen) {
+        line = line (nseen ? "; " : "") s ": " tls_seen[s]
+        nseen++
+    }
+    if (nseen)
+        print "Negotiated: " line "."
+    if (!("tls_cnet_echo" in srv_on))
+        print "**tls_cnet_echo was not run** (not built yet): the table documents the floor against node."
+    print ""
+    print "| target | limit | tls_uv_echo | tls_node_echo | tls_cnet_echo | cnet ÷ base: best | cnet ÷ base: medians | floor: tls_uv ÷ node | |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    tls_missed = 0
+    tls_target_row("server CPU µs per message, 100 connections", "tls_pp100", "server_cpu_us_per_op", "tls_uv_echo", "best", 1.10, 0)
+    tls_target_row("server CPU µs per message, 100 connections", "tls_pp100", "server_cpu_us_per_op", "tls_node_echo", "best", 0.50, 0)
+    tls_target_row("server CPU µs per full handshake", "tls_hs_full", "server_cpu_us_per_op", "tls_uv_echo", "best", 1.05, 0)
+    tls_target_row("server CPU µs per resumed handshake", "tls_hs_resumed", "server_cpu_us_per_op", "tls_uv_echo", "best", 1.05, 0)
+    tls_target_row("RSS B per idle TLS connection", "tls_idle", "rss_per_conn_b", "tls_node_echo", "median", 0.25, 0)
+    tls_target_row("bulk MB/s", "tls_stream", "mb_per_s", "tls_uv_echo", "info", 0, 1)
+    tls_target_row("full handshakes/s", "tls_hs_full", "ops_per_s", "tls_uv_echo", "info", 0, 1)
+    tls_target_row("resumed handshakes/s", "tls_hs_resumed", "ops_per_s", "tls_uv_echo", "info", 0, 1)
+    print ""
+    if (tls_missed)
+        print tls_missed " TLS target(s) not met in this run."
+    print ""
+}
+
 END {
     ns = split(servers, sv, " ")
-    for (i = 1; i <= ns; i++)
+    for (i = 1; i <= ns; i++) {
         sv[i] = sv[i] "_echo"
+        srv_on[sv[i]] = 1
+    }
     nsc = split(scenarios, scv, " ")
-    for (k = 1; k <= nsc; k++)
+    has_tls = 0
+    for (k = 1; k <= nsc; k++) {
         scen_on[scv[k]] = 1
+        if (scv[k] ~ /^tls_/)
+            has_tls = 1
+    }
     has_targets = 0
     for (i = 1; i <= ns; i++)
         if (sv[i] == "cnet_echo" || sv[i] == "uv_echo")
@@ -268,16 +383,28 @@ END {
     print ""
     if (has_targets == 2)
         print_targets()
+    if (has_tls && (("tls_uv_echo" in srv_on) || ("tls_node_echo" in srv_on)))
+        print_tls_targets()
 
     # Chart blocks: throughput, server CPU per op (and idle RSS), p99 latency.
     hdr = "scenario"
     for (i = 1; i <= ns; i++)
-        if (sv[i] != "uv_echo")
+        if (sv[i] != "uv_echo" && sv[i] !~ /^tls_/)
             hdr = hdr " " sv[i]
     blocks = 3
 
     for (k = 1; k <= nsc; k++) {
         sc = scv[k]
+        # Plain scenarios list the plain servers against uv and node; TLS ones the TLS servers.
+        tls = sc ~ /^tls_/
+        base_uv = tls ? "tls_uv_echo" : "uv_echo"
+        base_node = tls ? "tls_node_echo" : "node_echo"
+        nkind = 0
+        for (i = 1; i <= ns; i++)
+            if ((sv[i] ~ /^tls_/) == tls)
+                nkind++
+        if (nkind == 0)
+            continue # no server of this kind ran (e.g. TLS without OpenSSL)
         nm = split(scenario_metrics(sc), mspec, ";")
         for (j = 1; j <= nm; j++) {
             split(mspec[j], kv, "|")
@@ -296,6 +423,8 @@ END {
         print line; print sep
         for (i = 1; i <= ns; i++) {
             s = sv[i]
+            if ((s ~ /^tls_/) != tls)
+                continue
             line = "| " s " |"
             for (j = 1; j <= nm; j++)
                 line = line " " fmt(med[s, j]) " |"
@@ -312,24 +441,28 @@ END {
             print line
         }
         print ""
-        line = "| ÷ uv_echo / ÷ node_echo |"; sep = "|---|"
+        line = "| ÷ " base_uv " / ÷ " base_node " |"; sep = "|---|"
         for (j = 1; j <= nm; j++) { line = line " " mhdr[j] " |"; sep = sep "---:|" }
         print line; print sep
         for (i = 1; i <= ns; i++) {
             s = sv[i]
+            if ((s ~ /^tls_/) != tls)
+                continue
             line = "| " s " |"
             for (j = 1; j <= nm; j++)
-                line = line " " fmt_ratio(ratio(med[s, j], med["uv_echo", j])) " / " \
-                       fmt_ratio(ratio(med[s, j], med["node_echo", j])) " |"
+                line = line " " fmt_ratio(ratio(med[s, j], med[base_uv, j])) " / " \
+                       fmt_ratio(ratio(med[s, j], med[base_node, j])) " |"
             print line
         }
         print ""
+        if (tls)
+            continue # the chart is of the plain servers
 
         # Chart rows: ratios to uv_echo ("?" when missing).
         tput = ""; cost = ""; lat = ""
         for (i = 1; i <= ns; i++) {
             s = sv[i]
-            if (s == "uv_echo")
+            if (s == "uv_echo" || s ~ /^tls_/)
                 continue
             r = ratio(med[s, 1], med["uv_echo", 1])
             if (sc == "idle") {
