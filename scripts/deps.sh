@@ -8,7 +8,7 @@
 #   valgrind  valgrind
 #   fuzz      clang libclang-rt-14-dev (libFuzzer and the sanitizer runtimes)
 #   format    clang-format-14 (the pinned version, STYLE S-46)
-#   bench     libevent-dev gnuplot-nox (peer servers and plots)
+#   bench     libevent-dev gnuplot-nox openssl (peer servers, plots, the TLS bench certificate)
 #   nc        netcat-openbsd (to talk to the demo)
 #   abi       abigail-tools (abidw, abidiff: the ABI check against abi/)
 # Anything else is taken as a package name.
@@ -40,7 +40,7 @@ for g in "${groups[@]}"; do
     valgrind) wanted+=(valgrind) ;;
     fuzz) wanted+=(clang libclang-rt-14-dev) ;;
     format) wanted+=(clang-format-14) ;;
-    bench) wanted+=(libevent-dev gnuplot-nox) ;;
+    bench) wanted+=(libevent-dev gnuplot-nox openssl) ;;
     nc) wanted+=(netcat-openbsd) ;;
     abi) wanted+=(abigail-tools) ;;
     *) wanted+=("$g") ;;
