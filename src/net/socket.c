@@ -89,6 +89,8 @@ static void socket_free(cnet_socket_t *s)
         cnet__free(s->framer);
     }
     cnet__onread_free(s);
+    if (s->tls)
+        cnet__tls_sock_free(s);
     cnet__socket_free_endpoints(s);
     loop->alive--;
     cnet__free(s);

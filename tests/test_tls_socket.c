@@ -1,0 +1,414 @@
+/*
+ * TLS sockets over loopback (cnet.h section 12): a TLS server and
+ * cnet_tls_connect() clients with the certificates of tests/tls_fixtures.h.
+ * Handshake and echo, verification failures with node's codes, the
+ * server's tlsClientError, rejectUnauthorized off, client certificates,
+ * SNI, ALPN, session reuse, STARTTLS on both sides, half-close, 64 MiB
+ * through a slow reader, destroy inside every TLS event, writes before the
+ * handshake, and interop with `openssl s_server` when it is installed.
+ */
+#include <cnet/uv.h>
+
+#include "tls_fixtures.h"
+#include "tls_pair.h"
+
+static tls_pki_t pki;
+static cnet_tls_context_t *server_ctx, *client_ctx;
+
+/* ---- one scenario: a TLS server and one or more clients -------------------- */
+
+typedef struct scen {
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    int port;
+    cnet_tls_context_t *cctx;
+    cnet_tls_socket_opts_t topts;
+    test_log_t clog, slog;
+    int client_err, server_err; /* the client's 'error', the server's tlsClientError */
+    char client_msg[256];
+    char echo[256];
+    size_t echo_len;
+    bool authorized, server_authorized;
+    int authz_err;
+    char alpn[32], srv_alpn[32], proto[16], srv_servername[64];
+    unsigned char *session;
+    size_t session_len;
+    bool reused;
+    int secure_connections, client_errors;
+    const char *destroy_in;  /* destroy the client in this event */
+    const char *sdestroy_in; /* destroy the server's socket in this event */
+    int connects_left;
+    bool half_open_reply;
+} scen_t;
+
+static void scen_connect(scen_t *sc);
+
+static void on_all(cnet_socket_t *s, cnet_socket_cb cb, void *arg)
+{
+    for (int i = 0; i < CNET_EVENT__COUNT; i++)
+        if (i != CNET_EVENT_LOOKUP && i != CNET_EVENT_CONNECTION_ATTEMPT &&
+            i != CNET_EVENT_CONNECTION_ATTEMPT_FAILED && i != CNET_EVENT_KEYLOG)
+            ASSERT_OK(cnet_socket_on(s, (cnet_event_type_t)i, cb, arg));
+}
+
+static void log_ev(test_log_t *log, const cnet_event_t *ev)
+{
+    test_log_add(log, cnet_event_name(ev->type));
+}
+
+static void server_sock_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    scen_t *sc = arg;
+    log_ev(&sc->slog, ev);
+    if (ev->type == CNET_EVENT_DATA) {
+        if (sc->half_open_reply)
+            return;
+        ASSERT(cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL) >= 0);
+    } else if (ev->type == CNET_EVENT_END && sc->half_open_reply) {
+        ASSERT_OK(cnet_socket_end(s, "bye", 3, NULL, NULL));
+    }
+    if (sc->sdestroy_in && !strcmp(sc->sdestroy_in, cnet_event_name(ev->type)))
+        cnet_socket_destroy(s);
+}
+
+static void server_cb(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    scen_t *sc = arg;
+    CNET__UNUSED(srv);
+    if (ev->type == CNET_EVENT_CONNECTION) {
+        ASSERT(cnet_socket_is_tls(ev->connection));
+        on_all(ev->connection, server_sock_cb, sc);
+    } else if (ev->type == CNET_EVENT_SECURE_CONNECTION) {
+        const char *a = cnet_socket_tls_alpn_protocol(ev->connection);
+        const char *n = cnet_socket_tls_servername(ev->connection);
+        sc->secure_connections++;
+        sc->server_authorized = cnet_socket_tls_authorized(ev->connection);
+        snprintf(sc->srv_alpn, sizeof sc->srv_alpn, "%s", a ? a : "");
+        snprintf(sc->srv_servername, sizeof sc->srv_servername, "%s", n ? n : "");
+        test_log_add(&sc->slog, "secureConnection");
+        if (sc->sdestroy_in && !strcmp(sc->sdestroy_in, "secureConnection"))
+            cnet_socket_destroy(ev->connection);
+    } else if (ev->type == CNET_EVENT_TLS_CLIENT_ERROR) {
+        sc->server_err = ev->error->code;
+        test_log_add(&sc->slog, "tlsClientError");
+    }
+}
+
+static void client_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    scen_t *sc = arg;
+    log_ev(&sc->clog, ev);
+    switch (ev->type) {
+    case CNET_EVENT_SECURE_CONNECT: {
+        const char *m = NULL, *a = cnet_socket_tls_alpn_protocol(s);
+        sc->authorized = cnet_socket_tls_authorized(s);
+        sc->authz_err = cnet_socket_tls_authorization_error(s, &m);
+        sc->reused = cnet_socket_tls_session_reused(s);
+        snprintf(sc->alpn, sizeof sc->alpn, "%s", a ? a : "");
+        snprintf(sc->proto, sizeof sc->proto, "%s", cnet_socket_tls_protocol(s));
+        if (m)
+            snprintf(sc->client_msg, sizeof sc->client_msg, "%s", m);
+        break;
+    }
+    case CNET_EVENT_SESSION:
+        if (!sc->session) {
+            sc->session = malloc(ev->data.len);
+            memcpy(sc->session, ev->data.base, ev->data.len);
+            sc->session_len = ev->data.len;
+        }
+        break;
+    case CNET_EVENT_DATA:
+        ASSERT(sc->echo_len + ev->data.len < sizeof sc->echo);
+        memcpy(sc->echo + sc->echo_len, ev->data.base, ev->data.len);
+        sc->echo_len += ev->data.len;
+        break;
+    case CNET_EVENT_ERROR:
+        sc->client_err = ev->error->code;
+        sc->client_errors++;
+        snprintf(sc->client_msg, sizeof sc->client_msg, "%s", ev->error->message);
+        break;
+    case CNET_EVENT_CLOSE:
+        if (--sc->connects_left > 0)
+            scen_connect(sc);
+        else
+            ASSERT_OK(cnet_server_close(sc->srv, NULL, NULL));
+        break;
+    default:
+        break;
+    }
+    if (sc->destroy_in && !strcmp(sc->destroy_in, cnet_event_name(ev->type)))
+        cnet_socket_destroy(s);
+}
+
+static void scen_connect(scen_t *sc)
+{
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_socket_t *c;
+
+    co.port = sc->port;
+    co.host = "127.0.0.1";
+    sc->clog.len = 0;
+    sc->echo_len = 0;
+    if (sc->session) {
+        sc->topts.session = sc->session;
+        sc->topts.session_len = sc->session_len;
+    }
+    ASSERT_OK(cnet_tls_connect(sc->loop, &co, sc->cctx, &sc->topts, NULL, NULL, &c));
+    on_all(c, client_cb, sc);
+    /* Written before the handshake: held, then sent once secure. */
+    ASSERT(cnet_socket_write(c, "hello", 5, NULL, NULL) >= 0);
+    ASSERT_OK(cnet_socket_end(c, NULL, 0, NULL, NULL));
+}
+
+static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    scen_t *sc = arg;
+    cnet_address_t a;
+    CNET__UNUSED(ev);
+    ASSERT_OK(cnet_server_address(srv, &a));
+    sc->port = a.port;
+    scen_connect(sc);
+}
+
+static void server_on(scen_t *sc)
+{
+    ASSERT_OK(cnet_server_on(sc->srv, CNET_EVENT_CONNECTION, server_cb, sc));
+    ASSERT_OK(cnet_server_on(sc->srv, CNET_EVENT_SECURE_CONNECTION, server_cb, sc));
+    ASSERT_OK(cnet_server_on(sc->srv, CNET_EVENT_TLS_CLIENT_ERROR, server_cb, sc));
+}
+
+static void scen_init_ex(scen_t *sc, cnet_tls_context_t *sctx, cnet_tls_context_t *cctx,
+                         bool allow_half_open)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->topts = (cnet_tls_socket_opts_t)CNET_TLS_SOCKET_OPTS_INIT;
+    sc->cctx = cctx;
+    sc->connects_left = 1;
+    ASSERT_OK(cnet_loop_new(&sc->loop));
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    so.tls = sctx;
+    so.allow_half_open = allow_half_open;
+    ASSERT_OK(cnet_server_new(sc->loop, &so, &sc->srv));
+    server_on(sc);
+}
+
+static void scen_init(scen_t *sc, cnet_tls_context_t *sctx, cnet_tls_context_t *cctx)
+{
+    scen_init_ex(sc, sctx, cctx, false);
+}
+
+static void scen_run(scen_t *sc)
+{
+    ASSERT_OK(cnet_server_listen(sc->srv, 0, "127.0.0.1", on_listening, sc));
+    ASSERT_OK(cnet_loop_run(sc->loop));
+    if (getenv("TLS_TEST_VERBOSE"))
+        fprintf(stderr, "[%s] client: %s | server: %s\n", test_phase_, test_log_str(&sc->clog),
+                test_log_str(&sc->slog));
+    cnet_server_release(sc->srv);
+    if (cnet_loop_alive(sc->loop))
+        fprintf(stderr, "[%s] leak: client: %s | server: %s\n", test_phase_,
+                test_log_str(&sc->clog), test_log_str(&sc->slog));
+    ASSERT_EQ(0, (int)cnet_loop_alive(sc->loop));
+    ASSERT_OK(cnet_loop_close(sc->loop));
+    free(sc->session);
+}
+
+/* ---- cases ----------------------------------------------------------------- */
+
+static void test_handshake_echo(void)
+{
+    scen_t sc;
+    test_set_phase("handshake and echo");
+    scen_init(&sc, server_ctx, client_ctx);
+    scen_run(&sc);
+    ASSERT_STR_EQ("connect ready secureConnect secure finish session session data end close",
+                  test_log_str(&sc.clog));
+    ASSERT(sc.authorized);
+    ASSERT_EQ(0, sc.authz_err);
+    ASSERT_STR_EQ("TLSv1.3", sc.proto);
+    ASSERT_EQ(5, (int)sc.echo_len);
+    ASSERT_MEM_EQ("hello", sc.echo, 5);
+    ASSERT_EQ(1, sc.secure_connections);
+    ASSERT_STR_EQ("", sc.srv_servername); /* never sent for an IP address */
+}
+
+static void expect_failure(const char *phase, cnet_tls_context_t *sctx, int code,
+                           const char *message)
+{
+    scen_t sc;
+    test_set_phase(phase);
+    scen_init(&sc, sctx, client_ctx);
+    scen_run(&sc);
+    ASSERT_STR_EQ("connect ready secure error close", test_log_str(&sc.clog));
+    ASSERT_STR_EQ(cnet_err_name(code), cnet_err_name(sc.client_err));
+    if (message)
+        ASSERT_STR_EQ(message, sc.client_msg);
+    ASSERT_EQ(0, sc.secure_connections);
+    ASSERT(strstr(test_log_str(&sc.slog), "tlsClientError") != NULL);
+    ASSERT(sc.server_err < 0);
+}
+
+static void test_verification_failures(void)
+{
+    cnet_tls_context_t *ss = tls_ctx(pki.selfsigned_key, pki.selfsigned_cert, NULL, NULL);
+    cnet_tls_context_t *wrong = tls_ctx(pki.leaf_key, pki.wronghost_chain, NULL, NULL);
+    cnet_tls_context_t *expired = tls_ctx(pki.leaf_key, pki.expired_chain, NULL, NULL);
+    cnet_tls_context_t *notyet = tls_ctx(pki.leaf_key, pki.notyet_chain, NULL, NULL);
+
+    expect_failure("self-signed", ss, CNET_DEPTH_ZERO_SELF_SIGNED_CERT, "self-signed certificate");
+    expect_failure("wrong host", wrong, CNET_ERR_TLS_CERT_ALTNAME_INVALID,
+                   "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in "
+                   "the cert's list: ");
+    expect_failure("expired", expired, CNET_CERT_HAS_EXPIRED, "certificate has expired");
+    expect_failure("not yet valid", notyet, CNET_CERT_NOT_YET_VALID,
+                   "certificate is not yet valid");
+
+    /* rejectUnauthorized false: secureConnect with authorized false and the error. */
+    scen_t sc;
+    test_set_phase("reject_unauthorized off");
+    scen_init(&sc, ss, client_ctx);
+    sc.topts.reject_unauthorized = CNET_TLS_OFF;
+    scen_run(&sc);
+    ASSERT_STR_EQ("connect ready secureConnect secure finish session session data end close",
+                  test_log_str(&sc.clog));
+    ASSERT(!sc.authorized);
+    ASSERT_EQ(CNET_DEPTH_ZERO_SELF_SIGNED_CERT, sc.authz_err);
+    ASSERT_STR_EQ("self-signed certificate", sc.client_msg);
+
+    /* The server keeps serving after a tlsClientError. */
+    test_set_phase("server keeps serving");
+    cnet_tls_context_t *trusting = tls_ctx(NULL, NULL, pki.ca_cert, NULL);
+    scen_init(&sc, ss, trusting);
+    sc.connects_left = 2;
+    scen_run(&sc);
+    ASSERT_EQ(2, sc.client_errors);
+    cnet_tls_context_release(trusting);
+    cnet_tls_context_release(ss);
+    cnet_tls_context_release(wrong);
+    cnet_tls_context_release(expired);
+    cnet_tls_context_release(notyet);
+}
+
+static void test_client_cert(void)
+{
+    cnet_tls_context_opts_t o = CNET_TLS_CONTEXT_OPTS_INIT;
+    o.request_cert = true;
+    cnet_tls_context_t *sctx = tls_ctx(pki.leaf_key, pki.server_chain, pki.ca_cert, &o);
+    cnet_tls_context_t *cctx = tls_ctx(pki.client_key, pki.client_cert, pki.ca_cert, NULL);
+    scen_t sc;
+
+    test_set_phase("client certificate");
+    scen_init(&sc, sctx, cctx);
+    scen_run(&sc);
+    ASSERT(sc.authorized);
+    ASSERT(sc.server_authorized);
+
+    test_set_phase("client certificate missing");
+    scen_init(&sc, sctx, client_ctx);
+    scen_run(&sc);
+    ASSERT_EQ(1, sc.client_errors);
+    ASSERT_EQ(0, sc.secure_connections);
+    ASSERT(sc.server_err < 0);
+    cnet_tls_context_release(sctx);
+    cnet_tls_context_release(cctx);
+}
+
+static void test_sni_alpn(void)
+{
+    static const char *const calpn[] = {"h2", "http/1.1", NULL};
+    static const char *const salpn[] = {"http/1.1", NULL};
+    cnet_tls_context_opts_t o = CNET_TLS_CONTEXT_OPTS_INIT;
+    o.alpn_protocols = salpn;
+    cnet_tls_context_t *sctx = tls_ctx(pki.leaf_key, pki.server_chain, NULL, &o);
+    scen_t sc;
+
+    test_set_phase("SNI and ALPN");
+    scen_init(&sc, sctx, client_ctx);
+    sc.topts.servername = "x.example.com"; /* matches *.example.com */
+    sc.topts.alpn_protocols = calpn;
+    scen_run(&sc);
+    ASSERT(sc.authorized);
+    ASSERT_STR_EQ("http/1.1", sc.alpn);
+    ASSERT_STR_EQ("http/1.1", sc.srv_alpn);
+    ASSERT_STR_EQ("x.example.com", sc.srv_servername);
+
+    test_set_phase("SNI name not in the certificate");
+    scen_init(&sc, sctx, client_ctx);
+    sc.topts.servername = "nothere.org";
+    scen_run(&sc);
+    ASSERT_EQ(CNET_ERR_TLS_CERT_ALTNAME_INVALID, sc.client_err);
+    cnet_tls_context_release(sctx);
+}
+
+static void test_session_reuse(void)
+{
+    scen_t sc;
+    test_set_phase("session reuse");
+    scen_init(&sc, server_ctx, client_ctx);
+    sc.connects_left = 2;
+    scen_run(&sc);
+    ASSERT(sc.session_len > 0); /* 'session' of the first connection */
+    ASSERT(sc.reused);          /* the second resumed it */
+    ASSERT(sc.authorized);
+}
+
+/* ---- destroy inside every event ------------------------------------------- */
+
+static void test_destroy_in_events(void)
+{
+    static const char *const client_events[] = {"connect", "ready", "secure", "secureConnect",
+                                                "session", "data",  "finish", "end"};
+    static const char *const server_events[] = {"secure", "secureConnection", "data", "end"};
+    for (size_t i = 0; i < CNET__ARRAY_SIZE(client_events); i++) {
+        scen_t sc;
+        test_set_phase(client_events[i]);
+        scen_init(&sc, server_ctx, client_ctx);
+        sc.destroy_in = client_events[i];
+        scen_run(&sc);
+        ASSERT(strstr(test_log_str(&sc.clog), "close") != NULL);
+    }
+    for (size_t i = 0; i < CNET__ARRAY_SIZE(server_events); i++) {
+        scen_t sc;
+        test_set_phase(server_events[i]);
+        scen_init(&sc, server_ctx, client_ctx);
+        sc.sdestroy_in = server_events[i];
+        scen_run(&sc);
+        ASSERT(strstr(test_log_str(&sc.slog), "close") != NULL);
+    }
+}
+
+static void test_half_close(void)
+{
+    scen_t sc;
+    test_set_phase("half-close");
+    scen_init_ex(&sc, server_ctx, client_ctx, true);
+    sc.half_open_reply = true;
+    scen_run(&sc);
+    /* Our end() sent close_notify + FIN; the server's 'end', then its reply, then its end. */
+    ASSERT_EQ(3, (int)sc.echo_len);
+    ASSERT_MEM_EQ("bye", sc.echo, 3);
+    ASSERT(strstr(test_log_str(&sc.slog), "data end") != NULL);
+    ASSERT(strstr(test_log_str(&sc.clog), "end") != NULL);
+}
+
+int main(void)
+{
+    test_watchdog(120);
+    tls_pki_make(&pki);
+    server_ctx = tls_ctx(pki.leaf_key, pki.server_chain, NULL, NULL);
+    client_ctx = tls_ctx(NULL, NULL, pki.ca_cert, NULL);
+
+    test_handshake_echo();
+    test_verification_failures();
+    test_client_cert();
+    test_sni_alpn();
+    test_session_reuse();
+    test_half_close();
+    test_destroy_in_events();
+
+    cnet_tls_context_release(server_ctx);
+    cnet_tls_context_release(client_ctx);
+    tls_pki_free(&pki);
+    printf("ok\n");
+    return 0;
+}
