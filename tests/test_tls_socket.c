@@ -204,7 +204,6 @@ static void scen_run(scen_t *sc)
     if (getenv("TLS_TEST_VERBOSE"))
         fprintf(stderr, "[%s] client: %s | server: %s\n", test_phase_, test_log_str(&sc->clog),
                 test_log_str(&sc->slog));
-    cnet_server_release(sc->srv);
     if (cnet_loop_alive(sc->loop))
         fprintf(stderr, "[%s] leak: client: %s | server: %s\n", test_phase_,
                 test_log_str(&sc->clog), test_log_str(&sc->slog));
@@ -391,6 +390,239 @@ static void test_half_close(void)
     ASSERT(strstr(test_log_str(&sc.clog), "end") != NULL);
 }
 
+
+/* ---- STARTTLS: a plain connection upgraded on both sides ----------------- */
+
+typedef struct starttls {
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    test_log_t clog, slog;
+    char got[64];
+    size_t got_len;
+    bool client_tls, server_tls, authorized;
+} starttls_t;
+
+static void st_server_sock(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    starttls_t *st = arg;
+    log_ev(&st->slog, ev);
+    if (ev->type == CNET_EVENT_DATA && !st->server_tls) {
+        cnet_tls_socket_opts_t o = CNET_TLS_SOCKET_OPTS_INIT;
+        ASSERT_EQ(9, (int)ev->data.len);
+        ASSERT_MEM_EQ("STARTTLS\n", ev->data.base, 9);
+        ASSERT_OK(cnet_socket_write(s, "GO\n", 3, NULL, NULL)); /* plain, before the handshake */
+        o.is_server = true;
+        ASSERT_OK(cnet_socket_set_secure(s, server_ctx, &o));
+        ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_set_secure(s, server_ctx, &o));
+        st->server_tls = true;
+    } else if (ev->type == CNET_EVENT_DATA) {
+        ASSERT(cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL) >= 0);
+    }
+}
+
+static void st_server(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    CNET__UNUSED(srv);
+    ASSERT(!cnet_socket_is_tls(ev->connection));
+    on_all(ev->connection, st_server_sock, arg);
+}
+
+static void st_client(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    starttls_t *st = arg;
+    log_ev(&st->clog, ev);
+    if (ev->type == CNET_EVENT_DATA && !st->client_tls) {
+        cnet_tls_socket_opts_t o = CNET_TLS_SOCKET_OPTS_INIT;
+        ASSERT_MEM_EQ("GO\n", ev->data.base, 3);
+        o.servername = "localhost";
+        ASSERT_OK(cnet_socket_set_secure(s, client_ctx, &o));
+        st->client_tls = true;
+        /* Held until 'secure'. */
+        ASSERT(cnet_socket_write(s, "secret", 6, NULL, NULL) >= 0);
+        ASSERT_OK(cnet_socket_end(s, NULL, 0, NULL, NULL));
+    } else if (ev->type == CNET_EVENT_DATA) {
+        memcpy(st->got + st->got_len, ev->data.base, ev->data.len);
+        st->got_len += ev->data.len;
+    } else if (ev->type == CNET_EVENT_SECURE) {
+        const char *m = NULL;
+        st->authorized = cnet_socket_tls_authorized(s);
+        if (!st->authorized)
+            fprintf(stderr, "authorizationError %d %s\n",
+                    cnet_socket_tls_authorization_error(s, &m), m ? m : "");
+    } else if (ev->type == CNET_EVENT_CLOSE) {
+        ASSERT_OK(cnet_server_close(st->srv, NULL, NULL));
+    }
+}
+
+static void st_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    starttls_t *st = arg;
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_address_t a;
+    cnet_socket_t *c;
+    CNET__UNUSED(ev);
+    ASSERT_OK(cnet_server_address(srv, &a));
+    co.port = a.port;
+    co.host = "127.0.0.1";
+    ASSERT_OK(cnet_create_connection(st->loop, &co, NULL, NULL, &c));
+    on_all(c, st_client, st);
+    ASSERT_OK(cnet_socket_write(c, "STARTTLS\n", 9, NULL, NULL));
+}
+
+static void test_starttls(void)
+{
+    starttls_t st;
+    test_set_phase("STARTTLS");
+    memset(&st, 0, sizeof st);
+    ASSERT_OK(cnet_loop_new(&st.loop));
+    ASSERT_OK(cnet_server_new(st.loop, NULL, &st.srv));
+    ASSERT_OK(cnet_server_on(st.srv, CNET_EVENT_CONNECTION, st_server, &st));
+    ASSERT_OK(cnet_server_listen(st.srv, 0, "127.0.0.1", st_listening, &st));
+    ASSERT_OK(cnet_loop_run(st.loop));
+    ASSERT_EQ(0, (int)cnet_loop_alive(st.loop));
+    ASSERT_OK(cnet_loop_close(st.loop));
+    ASSERT(st.authorized);
+    ASSERT_EQ(6, (int)st.got_len);
+    ASSERT_MEM_EQ("secret", st.got, 6);
+    ASSERT_STR_EQ("connect ready data secure finish session session data end close",
+                  test_log_str(&st.clog));
+    ASSERT_STR_EQ("data secure data end finish close", test_log_str(&st.slog));
+}
+
+/* ---- 64 MiB through a slow reader ------------------------------------------ */
+
+#define BIG_TOTAL ((size_t)64 << 20)
+#define BIG_CHUNK ((size_t)256 << 10)
+
+static inline unsigned char big_byte(size_t i)
+{
+    return (unsigned char)(i * 131 + (i >> 12));
+}
+
+typedef struct big {
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    cnet_socket_t *client;
+    size_t sent, received, pauses, drains;
+    uv_timer_t timer;
+    cnet_socket_t *reader;
+    bool ended;
+    unsigned char *chunk;
+} big_t;
+
+static void big_fill(big_t *b);
+
+static void big_resume(uv_timer_t *t)
+{
+    big_t *b = t->data;
+    cnet_socket_resume(b->reader);
+}
+
+static void big_server_sock(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    big_t *b = arg;
+    if (ev->type == CNET_EVENT_DATA) {
+        const unsigned char *p = (const unsigned char *)ev->data.base;
+        size_t before = b->received;
+        for (size_t i = 0; i < ev->data.len; i++)
+            if (p[i] != big_byte(before + i))
+                TEST_FAIL_("byte %zu differs", before + i);
+        b->received += ev->data.len;
+        if (before / (4u << 20) != b->received / (4u << 20)) {
+            /* Slow reader: a pause of 5 ms every 4 MiB. */
+            b->pauses++;
+            b->reader = s;
+            cnet_socket_pause(s);
+            ASSERT_OK(uv_timer_start(&b->timer, big_resume, 5, 0));
+        }
+    } else if (ev->type == CNET_EVENT_END) {
+        b->ended = true;
+    }
+}
+
+static void big_server(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    CNET__UNUSED(srv);
+    ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_DATA, big_server_sock, arg));
+    ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_END, big_server_sock, arg));
+}
+
+static void big_client(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    big_t *b = arg;
+    CNET__UNUSED(s);
+    if (ev->type == CNET_EVENT_DRAIN) {
+        b->drains++;
+        big_fill(b);
+    } else if (ev->type == CNET_EVENT_CLOSE) {
+        uv_close((uv_handle_t *)&b->timer, NULL);
+        ASSERT_OK(cnet_server_close(b->srv, NULL, NULL));
+    } else if (ev->type == CNET_EVENT_ERROR) {
+        TEST_FAIL_("client error %s", ev->error->message);
+    }
+}
+
+/* Writes until the highWaterMark says stop, then waits for 'drain'. */
+static void big_fill(big_t *b)
+{
+    while (b->sent < BIG_TOTAL) {
+        for (size_t i = 0; i < BIG_CHUNK; i++)
+            b->chunk[i] = big_byte(b->sent + i);
+        int r = cnet_socket_write(b->client, b->chunk, BIG_CHUNK, NULL, NULL);
+        ASSERT(r >= 0);
+        b->sent += BIG_CHUNK;
+        if (r == 1 && b->sent < BIG_TOTAL)
+            return;
+    }
+    ASSERT_OK(cnet_socket_end(b->client, NULL, 0, NULL, NULL));
+}
+
+static void big_secure(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    CNET__UNUSED(s), CNET__UNUSED(ev);
+    big_fill(arg);
+}
+
+static void big_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    big_t *b = arg;
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_address_t a;
+    CNET__UNUSED(ev);
+    ASSERT_OK(cnet_server_address(srv, &a));
+    co.port = a.port;
+    co.host = "127.0.0.1";
+    ASSERT_OK(cnet_tls_connect(b->loop, &co, client_ctx, NULL, big_secure, b, &b->client));
+    ASSERT_OK(cnet_socket_on(b->client, CNET_EVENT_DRAIN, big_client, b));
+    ASSERT_OK(cnet_socket_on(b->client, CNET_EVENT_CLOSE, big_client, b));
+    ASSERT_OK(cnet_socket_on(b->client, CNET_EVENT_ERROR, big_client, b));
+}
+
+static void test_big_transfer(void)
+{
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    big_t b;
+
+    test_set_phase("64 MiB");
+    memset(&b, 0, sizeof b);
+    b.chunk = malloc(BIG_CHUNK);
+    ASSERT_OK(cnet_loop_new(&b.loop));
+    ASSERT_OK(uv_timer_init(cnet_loop_get_uv(b.loop), &b.timer));
+    b.timer.data = &b;
+    so.tls = server_ctx;
+    ASSERT_OK(cnet_server_new(b.loop, &so, &b.srv));
+    ASSERT_OK(cnet_server_on(b.srv, CNET_EVENT_CONNECTION, big_server, &b));
+    ASSERT_OK(cnet_server_listen(b.srv, 0, "127.0.0.1", big_listening, &b));
+    ASSERT_OK(cnet_loop_run(b.loop));
+    ASSERT_EQ(0, (int)cnet_loop_alive(b.loop));
+    ASSERT_OK(cnet_loop_close(b.loop));
+    free(b.chunk);
+    ASSERT_EQ(BIG_TOTAL, b.received);
+    ASSERT(b.ended);
+    ASSERT(b.pauses >= 15);
+    ASSERT(b.drains > 0); /* backpressure reached the writer */
+}
+
 int main(void)
 {
     test_watchdog(120);
@@ -405,6 +637,8 @@ int main(void)
     test_session_reuse();
     test_half_close();
     test_destroy_in_events();
+    test_starttls();
+    test_big_transfer();
 
     cnet_tls_context_release(server_ctx);
     cnet_tls_context_release(client_ctx);

@@ -168,7 +168,7 @@ bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
 
-    if (ts->failed || !ts->started)
+    if (ts->failed)
         return true;
     if (!ts->established || ts->t.held_head)
         return false; /* 'secure' releases the held writes and comes back here */
