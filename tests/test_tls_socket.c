@@ -8,6 +8,8 @@
  * handshake, and interop with `openssl s_server` when it is installed.
  */
 #include <cnet/uv.h>
+#include <pthread.h>
+#include <unistd.h>
 
 #include "tls_fixtures.h"
 #include "tls_pair.h"
@@ -623,6 +625,92 @@ static void test_big_transfer(void)
     ASSERT(b.drains > 0); /* backpressure reached the writer */
 }
 
+/* ---- interop: `openssl s_client` against our server ----------------------- */
+
+typedef struct interop {
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    char cmd[1024];
+    int rc;
+    size_t echoed;
+} interop_t;
+
+static void *interop_thread(void *arg)
+{
+    interop_t *io = arg;
+    io->rc = system(io->cmd);
+    return NULL;
+}
+
+static void interop_sock(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    interop_t *io = arg;
+    if (ev->type == CNET_EVENT_DATA) {
+        io->echoed += ev->data.len;
+        ASSERT(cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL) >= 0);
+    } else if (ev->type == CNET_EVENT_CLOSE) {
+        ASSERT_OK(cnet_server_close(io->srv, NULL, NULL));
+    }
+}
+
+static void interop_server(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    CNET__UNUSED(srv);
+    ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_DATA, interop_sock, arg));
+    ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_CLOSE, interop_sock, arg));
+}
+
+static void test_openssl_s_client(void)
+{
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    char dir[] = "/tmp/cnet_tls_XXXXXX", out[256], buf[4096];
+    interop_t io;
+    pthread_t th;
+    cnet_address_t a;
+    FILE *f;
+    size_t n;
+
+    test_set_phase("openssl s_client");
+    if (system("openssl version >/dev/null 2>&1") != 0) {
+        printf("skip: the openssl command is not installed (interop with s_client)\n");
+        return;
+    }
+    memset(&io, 0, sizeof io);
+    ASSERT(mkdtemp(dir) != NULL);
+    char *ca = tls_write_file(dir, "ca.pem", pki.ca_cert);
+    snprintf(out, sizeof out, "%s/out.txt", dir);
+    ASSERT_OK(cnet_loop_new(&io.loop));
+    so.tls = server_ctx;
+    ASSERT_OK(cnet_server_new(io.loop, &so, &io.srv));
+    ASSERT_OK(cnet_server_on(io.srv, CNET_EVENT_CONNECTION, interop_server, &io));
+    ASSERT_OK(cnet_server_listen(io.srv, 0, "127.0.0.1", NULL, NULL));
+    while (cnet_server_address(io.srv, &a) != 0)
+        cnet_loop_run_nowait(io.loop);
+    /* s_client sends the line, and at stdin's EOF (after a pause for the echo) closes. */
+    snprintf(io.cmd, sizeof io.cmd,
+             "(printf 'interop-line\\n'; sleep 1) | timeout 10 openssl s_client -connect "
+             "127.0.0.1:%d -servername localhost -verify_return_error -CAfile %s -quiet "
+             "-no_ign_eof >%s 2>&1",
+             a.port, ca, out);
+    ASSERT_OK(pthread_create(&th, NULL, interop_thread, &io));
+    ASSERT_OK(cnet_loop_run(io.loop));
+    ASSERT_OK(pthread_join(th, NULL));
+    ASSERT_EQ(0, (int)cnet_loop_alive(io.loop));
+    ASSERT_OK(cnet_loop_close(io.loop));
+    f = fopen(out, "rb");
+    ASSERT(f != NULL);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    if (!strstr(buf, "interop-line"))
+        TEST_FAIL_("s_client (exit %d) printed: %s", io.rc, buf);
+    ASSERT_EQ(13, (int)io.echoed);
+    unlink(out);
+    unlink(ca);
+    rmdir(dir);
+    free(ca);
+}
+
 int main(void)
 {
     test_watchdog(120);
@@ -639,6 +727,7 @@ int main(void)
     test_destroy_in_events();
     test_starttls();
     test_big_transfer();
+    test_openssl_s_client();
 
     cnet_tls_context_release(server_ctx);
     cnet_tls_context_release(client_ctx);
