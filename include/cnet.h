@@ -618,6 +618,10 @@ typedef struct cnet_server_opts {
      * 'tlsClientError' (connection, error) when it fails: that socket then closes
      * without an 'error' of its own and the server keeps serving, as node's. */
     struct cnet_tls_context_s *tls;
+    /* Since 0.3, with tls: node's handshakeTimeout. A handshake not done after it is a
+     * 'tlsClientError' CNET_ERR_TLS_HANDSHAKE_TIMEOUT ("TLS handshake timeout") and the
+     * socket is destroyed. 0: 120000 (node's default). */
+    unsigned handshake_timeout_ms;
 } cnet_server_opts_t;
 #define CNET_SERVER_OPTS_INIT CNET__OPTS_INIT(cnet_server_opts_t)
 
@@ -1749,8 +1753,9 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  *     client receives; 'keylog' (data: one NSS key log line, with its
  *     newline) when listened to.
  *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
- * Not yet: the handshake timeout (node's 120 s), SNI callbacks and ALPN
- * callbacks on a server, setSecureContext, renegotiation (refused).
+ * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms.
+ * Not yet: SNI and ALPN callbacks on a server, setSecureContext, a
+ * checkServerIdentity hook, renegotiation (refused).
  * ------------------------------------------------------------------------ */
 
 /** Per-connection TLS options. Start from CNET_TLS_SOCKET_OPTS_INIT. */

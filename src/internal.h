@@ -398,7 +398,9 @@ void cnet__tls_sock_connected(cnet_socket_t *s);
 void cnet__tls_sock_resumed(cnet_socket_t *s);
 void cnet__tls_sock_free(cnet_socket_t *s);
 /* Server: makes an accepted socket TLS on @p ctx. 0 or a negative code. */
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx);
+int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms);
+/* destroy(): stops what the TLS state runs (the handshake timer). */
+void cnet__tls_sock_destroyed(cnet_socket_t *s);
 
 /* Endpoints kept past 'close' (sockaddr.c). */
 void cnet__socket_capture_endpoints(cnet_socket_t *s);

@@ -711,6 +711,68 @@ static void test_openssl_s_client(void)
     free(ca);
 }
 
+/* ---- the server's handshake timeout --------------------------------------- */
+
+typedef struct hst {
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    int code;
+    char msg[128];
+    bool client_closed;
+} hst_t;
+
+static void hst_server(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    hst_t *h = arg;
+    CNET__UNUSED(srv);
+    h->code = ev->error->code;
+    snprintf(h->msg, sizeof h->msg, "%s", ev->error->message);
+}
+
+static void hst_client(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    hst_t *h = arg;
+    CNET__UNUSED(s), CNET__UNUSED(ev);
+    h->client_closed = true;
+    ASSERT_OK(cnet_server_close(h->srv, NULL, NULL));
+}
+
+static void hst_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    hst_t *h = arg;
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_address_t a;
+    cnet_socket_t *c;
+    CNET__UNUSED(ev);
+    ASSERT_OK(cnet_server_address(srv, &a));
+    co.port = a.port;
+    co.host = "127.0.0.1";
+    /* A plain client that never says hello. */
+    ASSERT_OK(cnet_create_connection(h->loop, &co, NULL, NULL, &c));
+    ASSERT_OK(cnet_socket_on(c, CNET_EVENT_CLOSE, hst_client, h));
+}
+
+static void test_handshake_timeout(void)
+{
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    hst_t h;
+
+    test_set_phase("handshake timeout");
+    memset(&h, 0, sizeof h);
+    ASSERT_OK(cnet_loop_new(&h.loop));
+    so.tls = server_ctx;
+    so.handshake_timeout_ms = 100;
+    ASSERT_OK(cnet_server_new(h.loop, &so, &h.srv));
+    ASSERT_OK(cnet_server_on(h.srv, CNET_EVENT_TLS_CLIENT_ERROR, hst_server, &h));
+    ASSERT_OK(cnet_server_listen(h.srv, 0, "127.0.0.1", hst_listening, &h));
+    ASSERT_OK(cnet_loop_run(h.loop));
+    ASSERT_EQ(0, (int)cnet_loop_alive(h.loop));
+    ASSERT_OK(cnet_loop_close(h.loop));
+    ASSERT_STR_EQ("ERR_TLS_HANDSHAKE_TIMEOUT", cnet_err_name(h.code));
+    ASSERT_STR_EQ("TLS handshake timeout", h.msg);
+    ASSERT(h.client_closed);
+}
+
 int main(void)
 {
     test_watchdog(120);
@@ -727,6 +789,7 @@ int main(void)
     test_destroy_in_events();
     test_starttls();
     test_big_transfer();
+    test_handshake_timeout();
     test_openssl_s_client();
 
     cnet_tls_context_release(server_ctx);

@@ -276,7 +276,8 @@ static void accept_one(cnet_server_t *srv)
     if (srv->opts.pause_on_connect)
         s->flags |= CNET__S_PAUSED;
     cnet__socket_touch(s);
-    if (srv->opts.tls && (err = cnet__tls_sock_accepted(s, srv->opts.tls)) != 0) {
+    if (srv->opts.tls &&
+        (err = cnet__tls_sock_accepted(s, srv->opts.tls, srv->opts.handshake_timeout_ms)) != 0) {
         cnet__socket_destroy(s, 0, NULL);
         report_error(srv, err, "accept", CNET__MSG_PLAIN);
         return;

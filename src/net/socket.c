@@ -272,6 +272,8 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
             cnet__errinfo_set(s->err, code, syscall, NULL, -1, NULL, CNET__MSG_PLAIN);
     }
     stop_timer(s);
+    if (s->flags & CNET__S_TLS)
+        cnet__tls_sock_destroyed(s);
     cnet__connect_cancel(s);
     cnet__stream_cancel_queued(s);
     if (s->flags & CNET__S_HANDLE) {

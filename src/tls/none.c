@@ -112,9 +112,13 @@ void cnet__tls_sock_free(cnet_socket_t *s)
 {
     s->tls = NULL;
 }
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx)
+void cnet__tls_sock_destroyed(cnet_socket_t *s)
 {
-    CNET__UNUSED(s), CNET__UNUSED(ctx);
+    CNET__UNUSED(s);
+}
+int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms)
+{
+    CNET__UNUSED(s), CNET__UNUSED(ctx), CNET__UNUSED(timeout_ms);
     return CNET_ERR_NO_CRYPTO;
 }
 

@@ -32,6 +32,7 @@ typedef struct cnet__tls_sock {
     cnet__tls_engine_t *engine;
     cnet_tls_context_t *ctx;
     cnet__tick_t pump_tick; /* resume(): plaintext the engine still holds */
+    uv_timer_t *hs_timer;   /* server: the handshake timeout, until 'secure' or destroy */
     uint8_t role;
     bool is_server;
     bool started;      /* the handshake was started */
@@ -196,11 +197,40 @@ static void emit_bytes(cnet_socket_t *s, cnet_event_type_t type, const void *p, 
     cnet__socket_emit(s, &ev);
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    cnet__free(h);
+}
+
+static void stop_handshake_timer(tls_sock_t *ts)
+{
+    if (ts->hs_timer) {
+        uv_close((uv_handle_t *)ts->hs_timer, on_timer_closed); /* stops it; cannot fail */
+        ts->hs_timer = NULL;
+    }
+}
+
+void cnet__tls_sock_destroyed(cnet_socket_t *s)
+{
+    stop_handshake_timer(TS(s));
+}
+
+static void on_handshake_timeout(uv_timer_t *t)
+{
+    cnet_socket_t *s = t->data;
+
+    stop_handshake_timer(TS(s));
+    cnet__socket_retain(s);
+    fail(s, CNET_ERR_TLS_HANDSHAKE_TIMEOUT, "TLS handshake timeout");
+    cnet__socket_release(s);
+}
+
 static void on_secure(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
     cnet_server_t *srv = s->server;
 
+    stop_handshake_timer(ts);
     ts->established = true;
     /* node's tls.connect listens to 'secure' first: 'secureConnect' comes before the user's. */
     if (ts->role == ROLE_CONNECT)
@@ -463,10 +493,32 @@ nomem:
     return CNET_ENOMEM;
 }
 
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx)
+int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms)
 {
     int r = attach(s, ctx, NULL, ROLE_SERVER);
-    if (r == 0 && (r = start(s)) < 0) {
+    tls_sock_t *ts;
+    uv_timer_t *t;
+
+    if (r == 0 && (r = start(s)) == 0) {
+        ts = TS(s);
+        t = cnet__malloc(sizeof *t);
+        if (!t)
+            r = CNET_ENOMEM;
+        else if ((r = uv_timer_init(s->loop->uv, t)) != 0)
+            cnet__free(t), r = cnet__err_from_uv(r);
+        else {
+            t->data = s;
+            ts->hs_timer = t;
+            uv_unref((uv_handle_t *)t); /* the socket's handle keeps the loop alive */
+            r = uv_timer_start(t, on_handshake_timeout, timeout_ms ? timeout_ms : 120000, 0);
+            if (r) {
+                stop_handshake_timer(ts);
+                r = cnet__err_from_uv(r);
+            }
+        }
+    }
+    if (r < 0 && s->tls) {
+        stop_handshake_timer(TS(s));
         s->flags &= ~CNET__S_TLS;
         cnet__tls_sock_free(s);
     }
