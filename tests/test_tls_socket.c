@@ -5,7 +5,8 @@
  * server's tlsClientError, rejectUnauthorized off, client certificates,
  * SNI, ALPN, session reuse, STARTTLS on both sides, half-close, 64 MiB
  * through a slow reader, destroy inside every TLS event, writes before the
- * handshake, and interop with `openssl s_server` when it is installed.
+ * handshake, the handshake timeout, and interop with `openssl s_client` and
+ * node's tls.connect as clients of our server (each skipped when missing).
  */
 #include <cnet/uv.h>
 #include <pthread.h>
@@ -660,7 +661,42 @@ static void interop_server(cnet_server_t *srv, const cnet_event_t *ev, void *arg
     ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_CLOSE, interop_sock, arg));
 }
 
+/* Our echo server against a peer run by @p fmt (port, CA file, output file), in a thread. */
+static void interop_run(const char *fmt, const char *expect, size_t expect_echoed)
+    __attribute__((format(printf, 1, 0)));
+
 static void test_openssl_s_client(void)
+{
+    test_set_phase("openssl s_client");
+    if (system("openssl version >/dev/null 2>&1") != 0) {
+        printf("skip: the openssl command is not installed (interop with s_client)\n");
+        return;
+    }
+    /* s_client sends the line, and at stdin's EOF (after a pause for the echo) closes. */
+    interop_run("(printf 'interop-line\\n'; sleep 1) | timeout 10 openssl s_client -connect "
+                "127.0.0.1:%d -servername localhost -verify_return_error -CAfile %s -quiet "
+                "-no_ign_eof >%s 2>&1",
+                "interop-line", 13);
+}
+
+static void test_node_client(void)
+{
+    test_set_phase("node tls client");
+    if (!test_have_node()) {
+        printf("skip: node is not installed (interop with its tls module)\n");
+        return;
+    }
+    /* node's tls.connect: verifies the chain and the name, writes, prints the echo, ends. */
+    interop_run("timeout 10 node -e \"const tls=require('tls'),fs=require('fs');"
+                "const c=tls.connect({port:%d,host:'127.0.0.1',servername:'localhost',"
+                "ca:fs.readFileSync('%s')},()=>{c.write('from-node');});let got='';"
+                "c.on('data',d=>{got+=d;if(got==='from-node'){console.log('node-got',got,"
+                "c.authorized,c.getProtocol());c.end();}});"
+                "c.on('error',e=>console.log('node-error',e.code));\" >%s 2>&1",
+                "node-got from-node true TLSv1.3", 9);
+}
+
+static void interop_run(const char *fmt, const char *expect, size_t expect_echoed)
 {
     cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
     char dir[] = "/tmp/cnet_tls_XXXXXX", out[256], buf[4096];
@@ -670,11 +706,6 @@ static void test_openssl_s_client(void)
     FILE *f;
     size_t n;
 
-    test_set_phase("openssl s_client");
-    if (system("openssl version >/dev/null 2>&1") != 0) {
-        printf("skip: the openssl command is not installed (interop with s_client)\n");
-        return;
-    }
     memset(&io, 0, sizeof io);
     ASSERT(mkdtemp(dir) != NULL);
     char *ca = tls_write_file(dir, "ca.pem", pki.ca_cert);
@@ -686,12 +717,10 @@ static void test_openssl_s_client(void)
     ASSERT_OK(cnet_server_listen(io.srv, 0, "127.0.0.1", NULL, NULL));
     while (cnet_server_address(io.srv, &a) != 0)
         cnet_loop_run_nowait(io.loop);
-    /* s_client sends the line, and at stdin's EOF (after a pause for the echo) closes. */
-    snprintf(io.cmd, sizeof io.cmd,
-             "(printf 'interop-line\\n'; sleep 1) | timeout 10 openssl s_client -connect "
-             "127.0.0.1:%d -servername localhost -verify_return_error -CAfile %s -quiet "
-             "-no_ign_eof >%s 2>&1",
-             a.port, ca, out);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* the callers' literal formats */
+    snprintf(io.cmd, sizeof io.cmd, fmt, a.port, ca, out);
+#pragma GCC diagnostic pop
     ASSERT_OK(pthread_create(&th, NULL, interop_thread, &io));
     ASSERT_OK(cnet_loop_run(io.loop));
     ASSERT_OK(pthread_join(th, NULL));
@@ -702,9 +731,9 @@ static void test_openssl_s_client(void)
     n = fread(buf, 1, sizeof buf - 1, f);
     buf[n] = '\0';
     fclose(f);
-    if (!strstr(buf, "interop-line"))
-        TEST_FAIL_("s_client (exit %d) printed: %s", io.rc, buf);
-    ASSERT_EQ(13, (int)io.echoed);
+    if (!strstr(buf, expect))
+        TEST_FAIL_("the peer (exit %d) printed: %s", io.rc, buf);
+    ASSERT_EQ(expect_echoed, io.echoed);
     unlink(out);
     unlink(ca);
     rmdir(dir);
@@ -791,6 +820,7 @@ int main(void)
     test_big_transfer();
     test_handshake_timeout();
     test_openssl_s_client();
+    test_node_client();
 
     cnet_tls_context_release(server_ctx);
     cnet_tls_context_release(client_ctx);

@@ -340,7 +340,12 @@ void cnet__tls_sock_on_eof(cnet_socket_t *s)
     }
     cnet__stream_stop_reading(s);
     cnet__socket_retain(s);
-    if (ts->role == ROLE_SERVER)
+    /* As node: the stream's 'end', then the failure of the handshake. */
+    s->flags |= CNET__S_EOF;
+    cnet__socket_emit_simple(s, CNET_EVENT_END);
+    if (s->flags & CNET__S_DESTROYED)
+        ;
+    else if (ts->role == ROLE_SERVER)
         fail(s, CNET_ECONNRESET, "socket hang up");
     else
         fail(s, CNET_ECONNRESET,
