@@ -314,6 +314,8 @@ static void pump(cnet_socket_t *s)
         cnet__tls_engine_trim(ts->engine);
 }
 
+static void start_or_fail(cnet_socket_t *s);
+
 void cnet__tls_sock_on_read(cnet_socket_t *s, const char *base, size_t len)
 {
     tls_sock_t *ts = TS(s);
@@ -322,6 +324,14 @@ void cnet__tls_sock_on_read(cnet_socket_t *s, const char *base, size_t len)
     if (ts->failed)
         return;
     cnet__socket_retain(s);
+    if (!ts->started) {
+        /* set_secure() on a connected socket: the peer's hello came before our tick. */
+        start_or_fail(s);
+        if (s->flags & CNET__S_DESTROYED) {
+            cnet__socket_release(s);
+            return;
+        }
+    }
     r = cnet__tls_engine_feed(ts->engine, base, len);
     if (r < 0)
         cnet__socket_destroy(s, r, "read");
@@ -443,7 +453,7 @@ void cnet__tls_sock_connected(cnet_socket_t *s)
 static void tick_start(cnet__tick_t *t)
 {
     cnet_socket_t *s = t->obj;
-    if (s->flags & CNET__S_DESTROYED)
+    if ((s->flags & CNET__S_DESTROYED) || TS(s)->started)
         return;
     start_or_fail(s);
     if (!(s->flags & CNET__S_DESTROYED))
