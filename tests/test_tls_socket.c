@@ -802,6 +802,74 @@ static void test_handshake_timeout(void)
     ASSERT(h.client_closed);
 }
 
+/* ---- misuse: codes returned at once, nothing scheduled --------------------- */
+
+static bool onread_cb(cnet_socket_t *s, size_t nread, char *buf, void *arg)
+{
+    CNET__UNUSED(s), CNET__UNUSED(nread), CNET__UNUSED(buf), CNET__UNUSED(arg);
+    return true;
+}
+
+static void test_misuse(void)
+{
+    static char rbuf[1024];
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    cnet_socket_opts_t so = CNET_SOCKET_OPTS_INIT;
+    cnet_loop_t *loop;
+    cnet_socket_t *s, *out = (cnet_socket_t *)1;
+    const char *m = "x";
+
+    test_set_phase("misuse");
+    ASSERT_OK(cnet_loop_new(&loop));
+    ASSERT_OK(cnet_socket_new(loop, NULL, &s));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_set_secure(NULL, client_ctx, NULL));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_TYPE, cnet_socket_set_secure(s, NULL, NULL));
+    /* Not connected nor connecting. */
+    ASSERT_ERR(CNET_ERR_SOCKET_CLOSED, cnet_socket_set_secure(s, client_ctx, NULL));
+    /* A plain socket answers the accessors with node's values for a net.Socket. */
+    ASSERT(!cnet_socket_is_tls(s));
+    ASSERT(!cnet_socket_tls_authorized(s));
+    ASSERT_EQ(0, cnet_socket_tls_authorization_error(s, &m));
+    ASSERT(m == NULL);
+    ASSERT(cnet_socket_tls_protocol(s) == NULL);
+    ASSERT_ERR(CNET_ERR_TLS_INVALID_STATE, cnet_socket_tls_cipher(s, NULL, NULL, NULL));
+    cnet_socket_destroy(s);
+
+    /* onread is refused over TLS: its buffer would get ciphertext. */
+    co.port = 9; /* never connected: the socket is destroyed before its connect tick */
+    co.host = "127.0.0.1";
+    co.onread = onread_cb;
+    co.onread_buffer = rbuf;
+    co.onread_buffer_len = sizeof rbuf;
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE,
+               cnet_tls_connect(loop, &co, client_ctx, NULL, NULL, NULL, &out));
+    ASSERT(out == NULL);
+    so.onread = onread_cb;
+    so.onread_buffer = rbuf;
+    so.onread_buffer_len = sizeof rbuf;
+    ASSERT_OK(cnet_socket_new(loop, &so, &s));
+    co.onread = NULL;
+    co.onread_buffer = NULL;
+    co.onread_buffer_len = 0;
+    ASSERT_OK(cnet_socket_connect_opts(s, &co, NULL, NULL));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_set_secure(s, client_ctx, NULL));
+    ASSERT(!cnet_socket_is_tls(s));
+    cnet_socket_destroy(s);
+
+    /* Twice, and after end(). */
+    ASSERT_OK(cnet_tls_connect(loop, &co, client_ctx, NULL, NULL, NULL, &s));
+    ASSERT(cnet_socket_is_tls(s));
+    ASSERT_ERR(CNET_ERR_INVALID_ARG_VALUE, cnet_socket_set_secure(s, client_ctx, NULL));
+    cnet_socket_destroy(s);
+    ASSERT_OK(cnet_create_connection(loop, &co, NULL, NULL, &s));
+    ASSERT_OK(cnet_socket_end(s, NULL, 0, NULL, NULL));
+    ASSERT_ERR(CNET_ERR_STREAM_WRITE_AFTER_END, cnet_socket_set_secure(s, client_ctx, NULL));
+    cnet_socket_destroy(s);
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_EQ(0, (int)cnet_loop_alive(loop));
+    ASSERT_OK(cnet_loop_close(loop));
+}
+
 int main(void)
 {
     test_watchdog(120);
@@ -809,6 +877,7 @@ int main(void)
     server_ctx = tls_ctx(pki.leaf_key, pki.server_chain, NULL, NULL);
     client_ctx = tls_ctx(NULL, NULL, pki.ca_cert, NULL);
 
+    test_misuse();
     test_handshake_echo();
     test_verification_failures();
     test_client_cert();
