@@ -459,24 +459,30 @@ typedef struct cnet_error {
  * ------------------------------------------------------------------------ */
 
 /* Event names are Node's. Adding one? Update this map and docs/design.md. */
-#define CNET_EVENT_MAP(X)                                   \
-    X(LOOKUP, "lookup")                                     \
-    X(CONNECT, "connect")                                   \
-    X(READY, "ready")                                       \
-    X(DATA, "data")                                         \
-    X(END, "end")                                           \
-    X(FINISH, "finish")                                     \
-    X(DRAIN, "drain")                                       \
-    X(TIMEOUT, "timeout")                                   \
-    X(ERROR, "error")                                       \
-    X(CLOSE, "close")                                       \
-    X(LISTENING, "listening")                               \
-    X(CONNECTION, "connection")                             \
-    X(DROP, "drop")                                         \
-    X(FRAME, "frame")                                       \
-    X(CONNECTION_ATTEMPT, "connectionAttempt")              \
-    X(CONNECTION_ATTEMPT_FAILED, "connectionAttemptFailed") \
-    X(CONNECTION_ATTEMPT_TIMEOUT, "connectionAttemptTimeout")
+#define CNET_EVENT_MAP(X)                                     \
+    X(LOOKUP, "lookup")                                       \
+    X(CONNECT, "connect")                                     \
+    X(READY, "ready")                                         \
+    X(DATA, "data")                                           \
+    X(END, "end")                                             \
+    X(FINISH, "finish")                                       \
+    X(DRAIN, "drain")                                         \
+    X(TIMEOUT, "timeout")                                     \
+    X(ERROR, "error")                                         \
+    X(CLOSE, "close")                                         \
+    X(LISTENING, "listening")                                 \
+    X(CONNECTION, "connection")                               \
+    X(DROP, "drop")                                           \
+    X(FRAME, "frame")                                         \
+    X(CONNECTION_ATTEMPT, "connectionAttempt")                \
+    X(CONNECTION_ATTEMPT_FAILED, "connectionAttemptFailed")   \
+    X(CONNECTION_ATTEMPT_TIMEOUT, "connectionAttemptTimeout") \
+    X(SECURE, "secure")                                       \
+    X(SECURE_CONNECT, "secureConnect")                        \
+    X(SECURE_CONNECTION, "secureConnection")                  \
+    X(TLS_CLIENT_ERROR, "tlsClientError")                     \
+    X(SESSION, "session")                                     \
+    X(KEYLOG, "keylog")
 
 typedef enum {
 #define CNET__EV_ENUM(name, str) CNET_EVENT_##name,
@@ -606,6 +612,16 @@ typedef struct cnet_server_opts {
     unsigned keep_alive_initial_delay_ms;
     int max_connections;    /* 0: no limit (Node's maxConnections) */
     size_t high_water_mark; /* accepted sockets' write highWaterMark; 0: 16 KiB */
+    /* Since 0.3: tls.createServer(): accepted sockets are TLS on this context (retained
+     * by the server, see section 10); NULL: plain. 'connection' still comes at accept;
+     * 'secureConnection' (connection: the socket) once its handshake is done, and
+     * 'tlsClientError' (connection, error) when it fails: that socket then closes
+     * without an 'error' of its own and the server keeps serving, as node's. */
+    struct cnet_tls_context_s *tls;
+    /* Since 0.3, with tls: node's handshakeTimeout. A handshake not done after it is a
+     * 'tlsClientError' CNET_ERR_TLS_HANDSHAKE_TIMEOUT ("TLS handshake timeout") and the
+     * socket is destroyed. 0: 120000 (node's default). */
+    unsigned handshake_timeout_ms;
 } cnet_server_opts_t;
 #define CNET_SERVER_OPTS_INIT CNET__OPTS_INIT(cnet_server_opts_t)
 
@@ -1711,6 +1727,118 @@ CNET_EXTERN void cnet_abort_controller_abort(cnet_abort_controller_t *ac);
 CNET_EXTERN void cnet_abort_controller_free(cnet_abort_controller_t *ac);
 /** signal.aborted. False for NULL. */
 CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
+
+/* ------------------------------------------------------------------------
+ * 12. TLS SOCKETS (tls.connect, tls.createServer, new TLSSocket)
+ *
+ * A TLS socket IS a cnet_socket_t: TLS is a layer in its byte path, so
+ * every socket call (write, end, cork, pause, setEncoding, framing, pipe,
+ * setTimeout, destroy) keeps its meaning, over plaintext. What differs:
+ *   - Writes made before the handshake is done are held and sent, in order,
+ *     once it is ('secure'). A write's callback runs when its ciphertext has
+ *     been handed to the kernel; writableLength and the highWaterMark count
+ *     held plaintext, then queued ciphertext (slightly more than node).
+ *   - end() sends close_notify, then FIN. The peer's close_notify is 'end'
+ *     (allowHalfOpen applies); a FIN without close_notify once established is
+ *     also 'end', as node; during the handshake it fails the socket with
+ *     ECONNRESET "Client network socket disconnected before secure TLS
+ *     connection was established" (client), as node.
+ *   - A failed handshake or verification destroys the socket: 'error' with
+ *     node's code and message (CNET_DEPTH_ZERO_SELF_SIGNED_CERT,
+ *     CNET_ERR_TLS_CERT_ALTNAME_INVALID, CNET_ERR_SSL_..., see section 10),
+ *     then 'close'.
+ *   - Events (all on later loop turns): 'secure' once the handshake is done
+ *     and accepted, then 'secureConnect' for cnet_tls_connect() sockets;
+ *     'session' (data: getSession()'s bytes, resumable) for each session a
+ *     client receives; 'keylog' (data: one NSS key log line, with its
+ *     newline) when listened to.
+ *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
+ * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms.
+ * Not yet: SNI and ALPN callbacks on a server, setSecureContext, a
+ * checkServerIdentity hook, renegotiation (refused).
+ * ------------------------------------------------------------------------ */
+
+/** Per-connection TLS options. Start from CNET_TLS_SOCKET_OPTS_INIT. */
+typedef struct cnet_tls_socket_opts {
+    size_t size;    /* sizeof the struct: set by CNET_TLS_SOCKET_OPTS_INIT */
+    bool is_server; /* cnet_socket_set_secure(): our side is the server */
+    /* Client: the SNI name, also the name checked by checkServerIdentity. NULL:
+     * the host being connected to (never sent when it is an IP address, still
+     * checked against IP SANs), else "localhost". */
+    const char *servername;
+    const char *const *alpn_protocols; /* NULL-terminated; replaces the context's list */
+    const void *session;               /* client: getSession()'s bytes, to resume */
+    size_t session_len;
+    int reject_unauthorized; /* 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
+    int request_cert;        /* server: 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
+} cnet_tls_socket_opts_t;
+#define CNET_TLS_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_tls_socket_opts_t)
+
+/**
+ * new tls.TLSSocket(socket, {secureContext, isServer, ...}) (the seeds'
+ * set_secure, STARTTLS): makes @p s a TLS socket on @p ctx (retained). @p s
+ * must be connecting or connected, not ending, never secured, without
+ * onread, and have nothing read yet that is not consumed (a STARTTLS
+ * protocol: call it from the 'data' listener that saw the go-ahead, or
+ * after). A connected socket starts its handshake now (a client's
+ * ClientHello is queued), a connecting one once connected. Plain writes
+ * queued before this call are sent before the handshake. 'secure' follows.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ERR_INVALID_ARG_VALUE
+ *   (options, onread, already TLS), CNET_ERR_SOCKET_CLOSED (not connected or
+ *   connecting), CNET_ERR_STREAM_WRITE_AFTER_END, CNET_ENOMEM,
+ *   CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_socket_set_secure(cnet_socket_t *s, cnet_tls_context_t *ctx,
+                                       const cnet_tls_socket_opts_t *opts);
+
+/**
+ * tls.connect(options, secureConnectListener): cnet_create_connection() of
+ * @p copts over TLS on @p ctx (with @p topts, may be NULL). @p on_secure
+ * (may be NULL) is added as a once 'secureConnect' listener. Events:
+ * 'connect', 'ready', 'secure', 'secureConnect', ..., or 'error' and 'close'.
+ * @return as cnet_create_connection() and cnet_socket_set_secure().
+ */
+CNET_EXTERN int cnet_tls_connect(cnet_loop_t *loop, const cnet_connect_opts_t *copts,
+                                 cnet_tls_context_t *ctx, const cnet_tls_socket_opts_t *topts,
+                                 cnet_socket_cb on_secure, void *arg, cnet_socket_t **out);
+
+/** socket.encrypted: true for a TLS socket. */
+CNET_EXTERN bool cnet_socket_is_tls(const cnet_socket_t *s);
+/** socket.authorized: the peer's certificate was verified (false before 'secure'). */
+CNET_EXTERN bool cnet_socket_tls_authorized(const cnet_socket_t *s);
+/**
+ * socket.authorizationError: its code (e.g. CNET_DEPTH_ZERO_SELF_SIGNED_CERT),
+ * 0 when authorized, not verified or not TLS. @p message (may be NULL)
+ * receives node's message, borrowed until the socket is freed.
+ */
+CNET_EXTERN int cnet_socket_tls_authorization_error(const cnet_socket_t *s, const char **message);
+/** getProtocol(): "TLSv1.3", "TLSv1.2", or NULL before the handshake or when not TLS. */
+CNET_EXTERN const char *cnet_socket_tls_protocol(const cnet_socket_t *s);
+/** getCipher(): static strings. @return 0, CNET_ERR_TLS_INVALID_STATE (no handshake yet or not
+ * TLS). */
+CNET_EXTERN int cnet_socket_tls_cipher(const cnet_socket_t *s, const char **name,
+                                       const char **standard_name, const char **version);
+/** alpnProtocol: the negotiated protocol, or NULL (node's false). */
+CNET_EXTERN const char *cnet_socket_tls_alpn_protocol(const cnet_socket_t *s);
+/** servername: the SNI name the client sent (server) or that we sent (client), or NULL. */
+CNET_EXTERN const char *cnet_socket_tls_servername(const cnet_socket_t *s);
+/** isSessionReused(). */
+CNET_EXTERN bool cnet_socket_tls_session_reused(const cnet_socket_t *s);
+/**
+ * getSession(): the session serialised into *out (free it with cnet_tls_free),
+ * NULL when there is none. @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE.
+ */
+CNET_EXTERN int cnet_socket_tls_get_session(const cnet_socket_t *s, unsigned char **out,
+                                            size_t *out_len);
+/** Frees what cnet_socket_tls_get_session() returned. NULL: no-op. */
+CNET_EXTERN void cnet_tls_free(void *p);
+/**
+ * getPeerCertificate(detailed): *out is a new certificate (cnet_tls_cert_free
+ * it), or NULL when the peer sent none. @return 0, CNET_ENOMEM,
+ * CNET_ERR_INVALID_ARG_TYPE.
+ */
+CNET_EXTERN int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool detailed,
+                                                 const cnet_tls_cert_t **out);
 
 #ifdef __cplusplus
 }

@@ -240,12 +240,22 @@ enum {
     CNET__S_NO_DELAY_SET = 1u << 21,
     CNET__S_CONNECT_STARTED = 1u << 22, /* connect() was called at least once */
     CNET__S_RETRY_CLOSING = 1u << 23,   /* handle closing between two connect attempts */
+    CNET__S_TLS = 1u << 24, /* the transport is TLS (s->tls): the byte path's one branch */
 };
 
 typedef struct cnet__wreq cnet__wreq_t;
 typedef struct cnet__wbatch cnet__wbatch_t;
 typedef struct cnet__connect cnet__connect_t;
 typedef struct cnet__onread cnet__onread_t;
+
+/*
+ * The socket's transport (NULL: the plain libuv stream). Only TLS exists:
+ * its state (src/tls/socket.c) begins with this, the part stream.c manages:
+ * user writes held until the handshake is done.
+ */
+typedef struct cnet__transport {
+    cnet__wreq_t *held_head, *held_tail;
+} cnet__transport_t;
 
 /*
  * The endpoints of a connection, captured once when it is established
@@ -328,6 +338,7 @@ struct cnet_socket_s {
     cnet__onread_t *onread;            /* node's onread option (onread.c), or NULL */
     cnet__endpoints_t ends;        /* local and remote endpoints, kept past 'close' (sockaddr.c) */
     cnet__abort_listener_t *abort; /* AbortSignal listeners (socket_abort.c), until 'close' */
+    cnet__transport_t *tls;        /* TLS state (src/tls/socket.c) when CNET__S_TLS, else NULL */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -364,6 +375,32 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
                        cnet_write_cb cb, void *arg);
 void cnet__stream_on_readable_data(cnet_socket_t *s, const char *base, size_t len);
 void cnet__stream_on_eof(cnet_socket_t *s);
+/* The transport seam (stream.c), for a transport that sits on the libuv stream. */
+/* Holds a write (plaintext, copied unless dispose says otherwise) until the transport is ready;
+ * returns 1 past the highWaterMark, 0, or CNET_ENOMEM. */
+int cnet__stream_hold(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose,
+                      cnet_write_cb cb, void *arg);
+/* Writes the held writes again, in order, through cnet__tls_sock_write. */
+void cnet__stream_release_held(cnet_socket_t *s);
+/* Queues @p len bytes of wire data (the caller fills *dst at once) carrying @p cb, then the
+ * caller calls cnet__stream_flush. Returns 1 past the highWaterMark, 0, or CNET_ENOMEM. */
+int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst);
+void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose);
+
+/* TLS sockets (src/tls/socket.c; stubs in none.c). Called only when CNET__S_TLS is set. */
+int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
+                         cnet_free_fn dispose, cnet_write_cb cb, void *arg);
+void cnet__tls_sock_on_read(cnet_socket_t *s, const char *base, size_t len);
+void cnet__tls_sock_on_eof(cnet_socket_t *s);
+/* May libuv's shutdown (FIN) go out now? Sends close_notify first. */
+bool cnet__tls_sock_may_shutdown(cnet_socket_t *s);
+void cnet__tls_sock_connected(cnet_socket_t *s);
+void cnet__tls_sock_resumed(cnet_socket_t *s);
+void cnet__tls_sock_free(cnet_socket_t *s);
+/* Server: makes an accepted socket TLS on @p ctx. 0 or a negative code. */
+int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms);
+/* destroy(): stops what the TLS state runs (the handshake timer). */
+void cnet__tls_sock_destroyed(cnet_socket_t *s);
 
 /* Endpoints kept past 'close' (sockaddr.c). */
 void cnet__socket_capture_endpoints(cnet_socket_t *s);
@@ -399,6 +436,7 @@ extern const cnet__ref_ops_t cnet__server_ref_ops; /* for ticks that carry a ser
 void cnet__server_retain(cnet_server_t *srv);
 void cnet__server_release(cnet_server_t *srv);
 void cnet__server_connection_closed(cnet_server_t *srv);
+void cnet__server_emit(cnet_server_t *srv, const cnet_event_t *ev);
 
 /* ---- addresses (addr.c) ------------------------------------------------- */
 

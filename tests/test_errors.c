@@ -90,7 +90,13 @@ static void test_event_names(void)
                                              "frame",
                                              "connectionAttempt",
                                              "connectionAttemptFailed",
-                                             "connectionAttemptTimeout"};
+                                             "connectionAttemptTimeout",
+                                             "secure",
+                                             "secureConnect",
+                                             "secureConnection",
+                                             "tlsClientError",
+                                             "session",
+                                             "keylog"};
     test_set_phase("event names");
     ASSERT_EQ(sizeof node_names / sizeof node_names[0], CNET_EVENT__COUNT);
     ASSERT_EQ(0, CNET_EVENT_LOOKUP);

@@ -385,6 +385,8 @@ static void connected(cnet_socket_t *s)
     cnet__socket_apply_options(s);
     cnet__socket_touch(s);
     cnet__socket_retain(s);
+    if (s->flags & CNET__S_TLS)
+        cnet__tls_sock_connected(s); /* the ClientHello; user writes wait for 'secure' */
     cnet__stream_flush(s);
     if (!(s->flags & CNET__S_DESTROYED)) {
         /* As Node: 'ready' follows 'connect' even if a 'connect' listener destroyed the socket. */

@@ -90,6 +90,7 @@ void cnet__server_release(cnet_server_t *srv)
         cnet__free(srv->host);
         cnet__free(srv->path);
         cnet__free(srv->pipe_name);
+        cnet_tls_context_release(srv->opts.tls);
         srv->loop->alive--;
         cnet__free(srv);
     }
@@ -128,6 +129,13 @@ static void invoke_server(void *self, cnet__any_cb cb, const cnet_event_t *ev, v
     ((cnet_server_cb)cb)(self, ev, arg);
 }
 
+static void server_emit(cnet_server_t *srv, const cnet_event_t *ev);
+
+void cnet__server_emit(cnet_server_t *srv, const cnet_event_t *ev)
+{
+    server_emit(srv, ev);
+}
+
 static void server_emit(cnet_server_t *srv, const cnet_event_t *ev)
 {
     size_t called;
@@ -160,6 +168,8 @@ int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_serv
     srv->refs = 1;
     srv->id = ++loop->next_id;
     srv->opts = o;
+    if (o.tls)
+        cnet_tls_context_retain(o.tls);
     srv->max_connections = o.max_connections;
     loop->alive++;
     *out = srv;
@@ -266,6 +276,12 @@ static void accept_one(cnet_server_t *srv)
     if (srv->opts.pause_on_connect)
         s->flags |= CNET__S_PAUSED;
     cnet__socket_touch(s);
+    if (srv->opts.tls &&
+        (err = cnet__tls_sock_accepted(s, srv->opts.tls, srv->opts.handshake_timeout_ms)) != 0) {
+        cnet__socket_destroy(s, 0, NULL);
+        report_error(srv, err, "accept", CNET__MSG_PLAIN);
+        return;
+    }
 
     cnet__socket_retain(s);
     memset(&ev, 0, sizeof ev);

@@ -89,6 +89,8 @@ static void socket_free(cnet_socket_t *s)
         cnet__free(s->framer);
     }
     cnet__onread_free(s);
+    if (s->tls)
+        cnet__tls_sock_free(s);
     cnet__socket_free_endpoints(s);
     loop->alive--;
     cnet__free(s);
@@ -270,6 +272,8 @@ void cnet__socket_destroy(cnet_socket_t *s, int code, const char *syscall)
             cnet__errinfo_set(s->err, code, syscall, NULL, -1, NULL, CNET__MSG_PLAIN);
     }
     stop_timer(s);
+    if (s->flags & CNET__S_TLS)
+        cnet__tls_sock_destroyed(s);
     cnet__connect_cancel(s);
     cnet__stream_cancel_queued(s);
     if (s->flags & CNET__S_HANDLE) {

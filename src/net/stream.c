@@ -336,6 +336,11 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
         }
         total += bufs[i].len;
     }
+    /* The transport seam: TLS encrypts (or holds) and queues the ciphertext. */
+    if (s->flags & CNET__S_TLS) {
+        s->bytes_written += total;
+        return cnet__tls_sock_write(s, bufs, nbufs, dispose, cb, arg);
+    }
 
     /* Fast path: nothing queued, connected, not corked: the kernel may take it all. */
     if (!s->wq_head && !s->inflight && !s->corked && total &&
@@ -400,6 +405,16 @@ void cnet__stream_cancel_queued(cnet_socket_t *s)
     cnet__wreq_t *w = s->wq_head;
     int code = CNET_ECANCELED, rest = CNET_ECANCELED;
 
+    if (s->tls && s->tls->held_head) {
+        /* Writes held for the handshake come after what was queued for the wire. */
+        if (s->wq_tail)
+            s->wq_tail->next = s->tls->held_head;
+        else
+            s->wq_head = s->tls->held_head;
+        s->wq_tail = s->tls->held_tail;
+        s->tls->held_head = s->tls->held_tail = NULL;
+        w = s->wq_head;
+    }
     if (!w)
         return;
     if (!(s->flags & CNET__S_EVER_CONNECTED)) {
@@ -481,6 +496,8 @@ void cnet__stream_maybe_shutdown(cnet_socket_t *s)
                      CNET__S_HANDLE)) != (CNET__S_ENDING | CNET__S_CONNECTED | CNET__S_HANDLE) ||
         s->wq_head || s->inflight || s->sent_cb_ticks)
         return;
+    if ((s->flags & CNET__S_TLS) && !cnet__tls_sock_may_shutdown(s))
+        return; /* close_notify first, or the handshake is not done */
     req = cnet__malloc(sizeof *req);
     if (!req) {
         cnet__socket_destroy(s, CNET_ENOMEM, "shutdown");
@@ -614,9 +631,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         s->bytes_read += (uint64_t)nread;
         cnet__socket_touch(s);
-        cnet__stream_on_readable_data(s, buf->base, (size_t)nread);
+        if (s->flags & CNET__S_TLS) /* the transport seam: ciphertext into the engine */
+            cnet__tls_sock_on_read(s, buf->base, (size_t)nread);
+        else
+            cnet__stream_on_readable_data(s, buf->base, (size_t)nread);
     } else if (nread == UV_EOF) {
-        cnet__stream_on_eof(s);
+        if (s->flags & CNET__S_TLS)
+            cnet__tls_sock_on_eof(s);
+        else
+            cnet__stream_on_eof(s);
     } else if (nread < 0) {
         cnet__socket_destroy(s, cnet__err_from_uv((int)nread), "read");
     }
@@ -626,6 +649,8 @@ void cnet__stream_start_reading(cnet_socket_t *s)
 {
     int err;
 
+    if ((s->flags & (CNET__S_TLS | CNET__S_PAUSED)) == CNET__S_TLS)
+        cnet__tls_sock_resumed(s); /* plaintext the engine still holds comes first */
     if ((s->flags & (CNET__S_HANDLE | CNET__S_CONNECTED | CNET__S_PAUSED | CNET__S_EOF |
                      CNET__S_DESTROYED | CNET__S_READING)) != (CNET__S_HANDLE | CNET__S_CONNECTED))
         return;
@@ -932,4 +957,95 @@ void cnet_socket_uncork(cnet_socket_t *s)
 {
     if (s && s->corked && --s->corked == 0)
         cnet__stream_flush(s);
+}
+
+/* ---- the transport seam ---------------------------------------------------- */
+
+void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose)
+{
+    dispose_bufs(bufs, nbufs, dispose);
+}
+
+int cnet__stream_hold(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose,
+                      cnet_write_cb cb, void *arg)
+{
+    cnet__transport_t *t = s->tls;
+    cnet__wreq_t *w = wreq_new(bufs, nbufs, 0, dispose);
+
+    if (!w) {
+        dispose_bufs(bufs, nbufs, dispose);
+        return CNET_ENOMEM;
+    }
+    w->cb = cb;
+    w->arg = arg;
+    if (t->held_tail)
+        t->held_tail->next = w;
+    else
+        t->held_head = w;
+    t->held_tail = w;
+    s->queued_bytes += w->len;
+    if (s->queued_bytes >= s->hwm) {
+        s->flags |= CNET__S_NEED_DRAIN;
+        return 1;
+    }
+    return 0;
+}
+
+void cnet__stream_release_held(cnet_socket_t *s)
+{
+    cnet__wreq_t *w;
+
+    while (s->tls && (w = s->tls->held_head) != NULL && !(s->flags & CNET__S_DESTROYED)) {
+        cnet_buf_t stack[16], *bufs = stack;
+        uint32_t n = 0;
+
+        s->tls->held_head = w->next;
+        if (!w->next)
+            s->tls->held_tail = NULL;
+        s->queued_bytes -= w->len;
+        if (w->nbufs > CNET__ARRAY_SIZE(stack)) {
+            bufs = cnet__malloc(w->nbufs * sizeof *bufs);
+            if (!bufs) {
+                wreq_dispose(w);
+                if (w->cb)
+                    w->cb(s, CNET_ENOMEM, w->arg);
+                cnet__free(w);
+                cnet__socket_destroy(s, CNET_ENOMEM, "write");
+                return;
+            }
+        }
+        for (uint32_t i = w->first; i < w->nbufs; i++)
+            bufs[n++] = (cnet_buf_t){w->bufs[i].base, w->bufs[i].len};
+        /* The engine copies the plaintext: our buffers are released right after. */
+        cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
+        if (bufs != stack)
+            cnet__free(bufs);
+        wreq_dispose(w);
+        cnet__free(w);
+    }
+}
+
+int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst)
+{
+    cnet__wreq_t *w = cnet__malloc(sizeof *w + sizeof(uv_buf_t) + len);
+
+    if (!w)
+        return CNET_ENOMEM;
+    *dst = (char *)(w->bufs + 1);
+    w->bufs[0] = buf_init(*dst, len);
+    w->nbufs = 1;
+    w->orig = NULL;
+    w->dispose = NULL;
+    w->next = NULL;
+    w->first = 0;
+    w->len = len;
+    w->status = 0;
+    w->cb = cb;
+    w->arg = arg;
+    enqueue(s, w);
+    if (s->queued_bytes >= s->hwm) {
+        s->flags |= CNET__S_NEED_DRAIN;
+        return 1;
+    }
+    return 0;
 }

@@ -1,0 +1,699 @@
+/*
+ * TLS sockets: the TLS transport in a socket's byte path (issue 9).
+ *
+ * A TLS socket is a cnet_socket_t with CNET__S_TLS set and s->tls pointing
+ * here; stream.c branches on that flag once per read and once per write and
+ * calls in:
+ *
+ *   on_read(ciphertext)  feed() the engine, then read() plaintext into the
+ *                        loop's shared read buffer (free again: feed copied)
+ *                        and hand each chunk to cnet__stream_on_readable_data
+ *                        (decoder, framing, pipe); then send what the engine
+ *                        wrote (handshake messages, alerts, tickets).
+ *   write(plaintext)     before 'secure': held (cnet__stream_hold); after:
+ *                        encrypted and its ciphertext queued as one write
+ *                        request carrying the user's callback.
+ *   may_shutdown()       end(): close_notify is queued before libuv's FIN.
+ *   on_eof()             a FIN: 'end' once established, else ECONNRESET.
+ *
+ * The state is allocated when a socket becomes TLS; plain sockets pay
+ * nothing but the pointer.
+ */
+#include "tls.h"
+
+#include <stdio.h>
+
+#include "net/connect.h"
+
+enum { ROLE_SOCKET, ROLE_CONNECT, ROLE_SERVER }; /* which events follow 'secure' */
+
+typedef struct cnet__tls_sock {
+    cnet__transport_t t; /* first: stream.c's part */
+    cnet__tls_engine_t *engine;
+    cnet_tls_context_t *ctx;
+    cnet__tick_t pump_tick; /* resume(): plaintext the engine still holds */
+    uv_timer_t *hs_timer;   /* server: the handshake timeout, until 'secure' or destroy */
+    uint8_t role;
+    bool is_server;
+    bool started;      /* the handshake was started */
+    bool established;  /* 'secure' came */
+    bool close_notify; /* ours was queued */
+    bool failed;       /* the engine failed: nothing more goes through it */
+    char *servername;  /* client: the name given, or NULL (then the connect's host) */
+    char *host;        /* client: the host connected to, or NULL */
+    const char *const *alpn;
+    unsigned char *session;
+    size_t session_len;
+    int reject_unauthorized, request_cert;
+} tls_sock_t;
+
+static inline tls_sock_t *TS(const cnet_socket_t *s)
+{
+    return (tls_sock_t *)s->tls;
+}
+
+/* ---- failures ----------------------------------------------------------- */
+
+/* Stores node's code and message as the socket's error, before destroying it. */
+static void set_error(cnet_socket_t *s, int code, const char *message)
+{
+    if (!s->err)
+        s->err = cnet__calloc(1, sizeof *s->err);
+    if (!s->err)
+        return; /* destroy still reports the code, with the table's text */
+    if (s->err->pub.code)
+        return;
+    cnet__errinfo_set(s->err, code, NULL, NULL, -1, NULL, CNET__MSG_PLAIN);
+    if (message)
+        snprintf(s->err->message, sizeof s->err->message, "%s", message);
+}
+
+/*
+ * The handshake or the connection failed. A client socket gets 'error'
+ * then 'close'; a socket of a TLS server closes quietly and its server
+ * emits 'tlsClientError' (node's server does not fail the socket itself).
+ */
+static void fail(cnet_socket_t *s, int code, const char *message)
+{
+    tls_sock_t *ts = TS(s);
+    cnet_server_t *srv = s->server;
+
+    ts->failed = true;
+    if (ts->role == ROLE_SERVER && srv && !ts->established) {
+        cnet__errinfo_t e;
+        cnet_event_t ev;
+
+        memset(&e, 0, sizeof e);
+        cnet__errinfo_set(&e, code, NULL, NULL, -1, NULL, CNET__MSG_PLAIN);
+        if (message)
+            snprintf(e.message, sizeof e.message, "%s", message);
+        cnet__server_retain(srv);
+        cnet__socket_destroy(s, 0, NULL);
+        memset(&ev, 0, sizeof ev);
+        ev.type = CNET_EVENT_TLS_CLIENT_ERROR;
+        ev.error = &e.pub;
+        ev.connection = s;
+        cnet__server_emit(srv, &ev);
+        cnet__server_release(srv);
+        return;
+    }
+    set_error(s, code, message);
+    cnet__socket_destroy(s, code, NULL);
+}
+
+static void fail_engine(cnet_socket_t *s, int code)
+{
+    const cnet__tls_error_t *e = cnet__tls_engine_error(TS(s)->engine);
+    fail(s, e ? e->code : code, e ? e->message : NULL);
+}
+
+static void fail_unverified(cnet_socket_t *s, int code)
+{
+    tls_sock_t *ts = TS(s);
+
+    cnet__socket_retain(s);
+    ts->failed = true;
+    if (ts->role != ROLE_SERVER)
+        cnet__socket_emit_simple(s, CNET_EVENT_SECURE);
+    if (!(s->flags & CNET__S_DESTROYED)) {
+        ts->failed = false; /* fail() reports it */
+        fail_engine(s, code);
+    }
+    cnet__socket_release(s);
+}
+
+/* ---- sending -------------------------------------------------------------- */
+
+/* Queues the ciphertext the engine produced as one write carrying @p cb. */
+static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    tls_sock_t *ts = TS(s);
+    size_t n = cnet__tls_engine_pending(ts->engine);
+    char *dst;
+    int r;
+
+    if (n == 0 && !cb)
+        return 0;
+    r = cnet__stream_queue_wire(s, n, cb, arg, &dst);
+    if (r < 0) {
+        cnet__socket_destroy(s, r, "write");
+        return r;
+    }
+    if (n)
+        cnet__tls_engine_pull(ts->engine, dst, n);
+    cnet__stream_flush(s);
+    return r;
+}
+
+int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
+                         cnet_free_fn dispose, cnet_write_cb cb, void *arg)
+{
+    tls_sock_t *ts = TS(s);
+    int r = 0;
+
+    if (!ts->established || ts->t.held_head)
+        return cnet__stream_hold(s, bufs, nbufs, dispose, cb, arg);
+    for (size_t i = 0; i < nbufs && r == 0; i++)
+        if (bufs[i].len)
+            r = cnet__tls_engine_write(ts->engine, bufs[i].base, bufs[i].len);
+    cnet__stream_dispose_bufs(bufs, nbufs, dispose);
+    if (r < 0) {
+        /* Cannot happen before end() (writes are refused then): a failed engine. */
+        fail_engine(s, r);
+        return 0;
+    }
+    return send_pending(s, cb, arg);
+}
+
+bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+
+    if (ts->failed)
+        return true;
+    if (!ts->established || ts->t.held_head)
+        return false; /* 'secure' releases the held writes and comes back here */
+    if (ts->close_notify)
+        return true;
+    ts->close_notify = true;
+    if (cnet__tls_engine_shutdown(ts->engine) != 0)
+        return true;
+    if (cnet__tls_engine_pending(ts->engine) == 0)
+        return true;
+    send_pending(s, NULL, NULL); /* its completion calls maybe_shutdown again: then FIN */
+    return false;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static void emit_bytes(cnet_socket_t *s, cnet_event_type_t type, const void *p, size_t len)
+{
+    cnet_event_t ev;
+
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.data.base = p;
+    ev.data.len = len;
+    cnet__socket_emit(s, &ev);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    cnet__free(h);
+}
+
+static void stop_handshake_timer(tls_sock_t *ts)
+{
+    if (ts->hs_timer) {
+        uv_close((uv_handle_t *)ts->hs_timer, on_timer_closed); /* stops it; cannot fail */
+        ts->hs_timer = NULL;
+    }
+}
+
+void cnet__tls_sock_destroyed(cnet_socket_t *s)
+{
+    stop_handshake_timer(TS(s));
+}
+
+static void on_handshake_timeout(uv_timer_t *t)
+{
+    cnet_socket_t *s = t->data;
+
+    stop_handshake_timer(TS(s));
+    cnet__socket_retain(s);
+    fail(s, CNET_ERR_TLS_HANDSHAKE_TIMEOUT, "TLS handshake timeout");
+    cnet__socket_release(s);
+}
+
+static void on_secure(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    cnet_server_t *srv = s->server;
+
+    stop_handshake_timer(ts);
+    ts->established = true;
+    /* node's tls.connect listens to 'secure' first: 'secureConnect' comes before the user's. */
+    if (ts->role == ROLE_CONNECT)
+        cnet__socket_emit_simple(s, CNET_EVENT_SECURE_CONNECT);
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__socket_emit_simple(s, CNET_EVENT_SECURE);
+    if (s->flags & CNET__S_DESTROYED)
+        return;
+    if (ts->role == ROLE_SERVER && srv) {
+        cnet_event_t ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CNET_EVENT_SECURE_CONNECTION;
+        ev.connection = s;
+        cnet__server_retain(srv);
+        cnet__server_emit(srv, &ev);
+        cnet__server_release(srv);
+    }
+    if (s->flags & CNET__S_DESTROYED)
+        return;
+    cnet__stream_release_held(s);
+    if (!(s->flags & CNET__S_DESTROYED))
+        cnet__stream_maybe_shutdown(s); /* end() before 'secure' */
+}
+
+static void handle_events(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    unsigned ev = cnet__tls_engine_events(ts->engine);
+
+    if ((ev & CNET__TLS_EV_SECURE) && !(s->flags & CNET__S_DESTROYED))
+        on_secure(s);
+    if (ev & CNET__TLS_EV_SESSION) {
+        unsigned char *sess;
+        size_t len;
+        while (!(s->flags & CNET__S_DESTROYED) &&
+               cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
+            emit_bytes(s, CNET_EVENT_SESSION, sess, len);
+            cnet__free(sess);
+        }
+    }
+}
+
+/* Plaintext out of the engine, until it wants input, the user pauses, or the end. */
+static void pump(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    char *buf = s->loop->read_buf;
+
+    while (!(s->flags & (CNET__S_DESTROYED | CNET__S_PAUSED | CNET__S_EOF)) && !ts->failed) {
+        size_t n = 0;
+        int r = cnet__tls_engine_read(ts->engine, buf, CNET__READ_BUF_SIZE, &n);
+
+        if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
+            /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
+             * (a client's) and our last flight is not sent; the peer sees the connection close. */
+            fail_unverified(s, r);
+            return;
+        }
+        /* What the engine wrote (handshake, alerts) goes out before any event. */
+        if (r != CNET_EOF && cnet__tls_engine_pending(ts->engine) &&
+            send_pending(s, NULL, NULL) < 0)
+            return;
+        if (r < 0 && r != CNET_EOF) {
+            fail_engine(s, r);
+            return;
+        }
+        handle_events(s);
+        if (s->flags & CNET__S_DESTROYED)
+            return;
+        if (r == 0 && n > 0) {
+            cnet__stream_on_readable_data(s, buf, n);
+            continue;
+        }
+        if (r == CNET_EOF) {
+            cnet__stream_on_eof(s); /* the peer's close_notify: 'end' */
+            return;
+        }
+        break; /* WANT_INPUT, or PAUSED (no SNI hook is installed) */
+    }
+    if (!(s->flags & CNET__S_DESTROYED) && ts->established && !s->wq_head && !s->inflight)
+        cnet__tls_engine_trim(ts->engine);
+}
+
+static void start_or_fail(cnet_socket_t *s);
+
+void cnet__tls_sock_on_read(cnet_socket_t *s, const char *base, size_t len)
+{
+    tls_sock_t *ts = TS(s);
+    int r;
+
+    if (ts->failed)
+        return;
+    cnet__socket_retain(s);
+    if (!ts->started) {
+        /* set_secure() on a connected socket: the peer's hello came before our tick. */
+        start_or_fail(s);
+        if (s->flags & CNET__S_DESTROYED) {
+            cnet__socket_release(s);
+            return;
+        }
+    }
+    r = cnet__tls_engine_feed(ts->engine, base, len);
+    if (r < 0)
+        cnet__socket_destroy(s, r, "read");
+    else
+        pump(s);
+    cnet__socket_release(s);
+}
+
+void cnet__tls_sock_on_eof(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+
+    if (ts->established || ts->failed || !ts->started) {
+        cnet__stream_on_eof(s); /* a FIN without close_notify: 'end', as node */
+        return;
+    }
+    cnet__stream_stop_reading(s);
+    cnet__socket_retain(s);
+    /* As node: the stream's 'end', then the failure of the handshake. */
+    s->flags |= CNET__S_EOF;
+    cnet__socket_emit_simple(s, CNET_EVENT_END);
+    if (s->flags & CNET__S_DESTROYED)
+        ;
+    else if (ts->role == ROLE_SERVER)
+        fail(s, CNET_ECONNRESET, "socket hang up");
+    else
+        fail(s, CNET_ECONNRESET,
+             "Client network socket disconnected before secure TLS connection was established");
+    cnet__socket_release(s);
+}
+
+static void tick_pump(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    if (!(s->flags & CNET__S_DESTROYED) && s->tls && TS(s)->started)
+        pump(s);
+}
+
+void cnet__tls_sock_resumed(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    if (ts->started && !ts->failed)
+        cnet__tick_embedded(s->loop, &ts->pump_tick, tick_pump, s, &cnet__socket_ref_ops);
+}
+
+/* ---- starting ------------------------------------------------------------- */
+
+static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
+{
+    cnet_socket_t *s = arg;
+    size_t n = strlen(line);
+    char stackbuf[512], *p = n + 1 <= sizeof stackbuf ? stackbuf : cnet__malloc(n + 1);
+
+    CNET__UNUSED(e);
+    if (!p || cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) == 0) {
+        if (p != stackbuf)
+            cnet__free(p);
+        return;
+    }
+    memcpy(p, line, n);
+    p[n] = '\n'; /* node's line ends with its newline */
+    emit_bytes(s, CNET_EVENT_KEYLOG, p, n + 1);
+    if (p != stackbuf)
+        cnet__free(p);
+}
+
+/* Makes the engine and, for a client, queues the ClientHello. */
+static int start(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    cnet__tls_engine_opts_t eo;
+    const char *host = NULL;
+    int r;
+
+    memset(&eo, 0, sizeof eo);
+    eo.is_server = ts->is_server;
+    if (!eo.is_server)
+        host = ts->host;
+    eo.servername = ts->servername ? ts->servername : (host && !cnet_is_ip(host) ? host : NULL);
+    eo.host = host;
+    eo.request_cert = ts->request_cert;
+    eo.reject_unauthorized = ts->reject_unauthorized;
+    eo.alpn_protocols = ts->alpn;
+    eo.session = ts->session;
+    eo.session_len = ts->session_len;
+    eo.keylog = on_keylog;
+    eo.hook_arg = s;
+    r = cnet__tls_engine_new(ts->ctx, &eo, &ts->engine);
+    cnet__free(ts->session);
+    ts->session = NULL;
+    if (r < 0)
+        return r;
+    ts->started = true;
+    if (eo.is_server)
+        return 0;
+    r = cnet__tls_engine_handshake(ts->engine);
+    if (r < 0)
+        return r;
+    return send_pending(s, NULL, NULL) < 0 ? CNET_ENOMEM : 0;
+}
+
+static void start_or_fail(cnet_socket_t *s)
+{
+    int r = start(s);
+    if (r < 0) {
+        if (TS(s)->engine)
+            fail_engine(s, r);
+        else
+            fail(s, r, NULL);
+    }
+}
+
+void cnet__tls_sock_connected(cnet_socket_t *s)
+{
+    if (!TS(s)->started)
+        start_or_fail(s);
+}
+
+static void tick_start(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    if ((s->flags & CNET__S_DESTROYED) || TS(s)->started)
+        return;
+    start_or_fail(s);
+    if (!(s->flags & CNET__S_DESTROYED))
+        pump(s); /* ciphertext that came with the plain data, if any */
+}
+
+void cnet__tls_sock_free(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+
+    cnet__tls_engine_free(ts->engine);
+    cnet_tls_context_release(ts->ctx);
+    cnet__free(ts->servername);
+    cnet__free(ts->host);
+    cnet__free(ts->session);
+    /* Held writes were moved to the cancelled list by destroy. */
+    cnet__free(ts);
+    s->tls = NULL;
+}
+
+static int attach(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_socket_opts_t *o,
+                  int role)
+{
+    tls_sock_t *ts = cnet__calloc(1, sizeof *ts);
+
+    if (!ts)
+        return CNET_ENOMEM;
+    ts->role = (uint8_t)role;
+    ts->is_server = role == ROLE_SERVER || (o && o->is_server);
+    ts->reject_unauthorized = o ? o->reject_unauthorized : 0;
+    ts->request_cert = o ? o->request_cert : 0;
+    ts->alpn = o ? o->alpn_protocols : NULL;
+    if (o && o->servername && !(ts->servername = cnet__strdup(o->servername)))
+        goto nomem;
+    if (!ts->is_server && s->conn && s->conn->host && !(s->flags & CNET__S_PIPE) &&
+        !(ts->host = cnet__strdup(s->conn->host)))
+        goto nomem;
+    if (o && o->session && o->session_len) {
+        if (!(ts->session = cnet__malloc(o->session_len)))
+            goto nomem;
+        memcpy(ts->session, o->session, o->session_len);
+        ts->session_len = o->session_len;
+    }
+    ts->ctx = cnet_tls_context_retain(ctx);
+    s->tls = &ts->t;
+    s->flags |= CNET__S_TLS;
+    return 0;
+nomem:
+    cnet__free(ts->servername);
+    cnet__free(ts->host);
+    cnet__free(ts);
+    return CNET_ENOMEM;
+}
+
+int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms)
+{
+    int r = attach(s, ctx, NULL, ROLE_SERVER);
+    tls_sock_t *ts;
+    uv_timer_t *t;
+
+    if (r == 0 && (r = start(s)) == 0) {
+        ts = TS(s);
+        t = cnet__malloc(sizeof *t);
+        if (!t)
+            r = CNET_ENOMEM;
+        else if ((r = uv_timer_init(s->loop->uv, t)) != 0)
+            cnet__free(t), r = cnet__err_from_uv(r);
+        else {
+            t->data = s;
+            ts->hs_timer = t;
+            uv_unref((uv_handle_t *)t); /* the socket's handle keeps the loop alive */
+            r = uv_timer_start(t, on_handshake_timeout, timeout_ms ? timeout_ms : 120000, 0);
+            if (r) {
+                stop_handshake_timer(ts);
+                r = cnet__err_from_uv(r);
+            }
+        }
+    }
+    if (r < 0 && s->tls) {
+        stop_handshake_timer(TS(s));
+        s->flags &= ~CNET__S_TLS;
+        cnet__tls_sock_free(s);
+    }
+    return r;
+}
+
+/* First released layout of cnet_tls_socket_opts_t. */
+#define TLS_SOCKET_OPTS_V1 CNET__OPTS_END(cnet_tls_socket_opts_t, request_cert)
+
+static int secure(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_socket_opts_t *opts,
+                  int role)
+{
+    cnet_tls_socket_opts_t o = CNET_TLS_SOCKET_OPTS_INIT;
+    tls_sock_t *ts;
+    int r;
+
+    if (!s || !ctx)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (opts && (r = cnet__opts_load(&o, sizeof o, opts, TLS_SOCKET_OPTS_V1)) != 0)
+        return r;
+    if ((s->flags & CNET__S_TLS) || s->onread)
+        return CNET_ERR_INVALID_ARG_VALUE;
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))
+        return CNET_ERR_SOCKET_CLOSED;
+    if (s->flags & CNET__S_ENDING)
+        return CNET_ERR_STREAM_WRITE_AFTER_END;
+    if ((r = attach(s, ctx, &o, role)) != 0)
+        return r;
+    ts = TS(s);
+    if (s->flags & CNET__S_CONNECTED) {
+        /* STARTTLS: the handshake starts on the next tick (no event inside this call). */
+        cnet__tick_t *t = cnet__tick(s->loop, tick_start, s, &cnet__socket_ref_ops);
+        if (!t) {
+            s->flags &= ~CNET__S_TLS;
+            cnet__tls_sock_free(s);
+            return CNET_ENOMEM;
+        }
+        ts->started = false;
+    }
+    return 0;
+}
+
+int cnet_socket_set_secure(cnet_socket_t *s, cnet_tls_context_t *ctx,
+                           const cnet_tls_socket_opts_t *opts)
+{
+    return secure(s, ctx, opts, ROLE_SOCKET);
+}
+
+int cnet_tls_connect(cnet_loop_t *loop, const cnet_connect_opts_t *copts, cnet_tls_context_t *ctx,
+                     const cnet_tls_socket_opts_t *topts, cnet_socket_cb on_secure_cb, void *arg,
+                     cnet_socket_t **out)
+{
+    cnet_socket_t *s;
+    int r;
+
+    if (!out || !ctx || !copts)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    if (copts->size >= CNET__OPTS_END(cnet_connect_opts_t, onread) && copts->onread)
+        return CNET_ERR_INVALID_ARG_VALUE;
+    if ((r = cnet_create_connection(loop, copts, NULL, NULL, &s)) != 0)
+        return r;
+    if ((r = secure(s, ctx, topts, ROLE_CONNECT)) != 0 ||
+        (on_secure_cb &&
+         (r = cnet_socket_once(s, CNET_EVENT_SECURE_CONNECT, on_secure_cb, arg)) != 0)) {
+        cnet_socket_destroy(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+/* ---- accessors ------------------------------------------------------------ */
+
+static const cnet__tls_engine_t *engine_of(const cnet_socket_t *s)
+{
+    return s && (s->flags & CNET__S_TLS) ? TS(s)->engine : NULL;
+}
+
+bool cnet_socket_is_tls(const cnet_socket_t *s)
+{
+    return s && (s->flags & CNET__S_TLS);
+}
+
+bool cnet_socket_tls_authorized(const cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e && TS(s)->established && cnet__tls_engine_authorized(e);
+}
+
+int cnet_socket_tls_authorization_error(const cnet_socket_t *s, const char **message)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    int code = e ? cnet__tls_engine_authorization_error(e) : 0;
+
+    if (message) {
+        const cnet__tls_error_t *err = code ? cnet__tls_engine_error(e) : NULL;
+        *message = err ? err->message : code ? cnet_strerror(code) : NULL;
+    }
+    return code;
+}
+
+const char *cnet_socket_tls_protocol(const cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e ? cnet__tls_engine_protocol(e) : NULL;
+}
+
+int cnet_socket_tls_cipher(const cnet_socket_t *s, const char **name, const char **standard_name,
+                           const char **version)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    if (!e)
+        return CNET_ERR_TLS_INVALID_STATE;
+    return cnet__tls_engine_cipher(e, name, standard_name, version);
+}
+
+const char *cnet_socket_tls_alpn_protocol(const cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e ? cnet__tls_engine_alpn_protocol(e) : NULL;
+}
+
+const char *cnet_socket_tls_servername(const cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e ? cnet__tls_engine_servername(e) : NULL;
+}
+
+bool cnet_socket_tls_session_reused(const cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e && cnet__tls_engine_session_reused(e);
+}
+
+int cnet_socket_tls_get_session(const cnet_socket_t *s, unsigned char **out, size_t *out_len)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+
+    if (!out || !out_len)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    *out_len = 0;
+    return e ? cnet__tls_engine_get_session(e, false, out, out_len) : 0;
+}
+
+void cnet_tls_free(void *p)
+{
+    cnet__free(p);
+}
+
+int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool detailed,
+                                     const cnet_tls_cert_t **out)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+
+    if (!out)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    *out = NULL;
+    return e ? cnet__tls_engine_peer_cert(e, detailed, out) : 0;
+}
