@@ -119,7 +119,7 @@ extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__
  */
 #define CHAOS_SKIP_DEFECTS_1_2 ""
 /* Defects this test found, reported and not fixed yet: remove each as it is fixed. */
-#define CHAOS_SKIP_REPORTED      "offall-piped,listen-error-after-close,srv-close-early"
+#define CHAOS_SKIP_REPORTED      "listen-error-after-close,srv-close-early"
 #define CHAOS_SKIP_KNOWN_DEFAULT CHAOS_SKIP_DEFECTS_1_2 CHAOS_SKIP_REPORTED
 
 enum {

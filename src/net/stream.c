@@ -156,6 +156,8 @@ static void emit_drain_if_due(cnet_socket_t *s)
         !(s->flags & (CNET__S_DESTROYED | CNET__S_ENDING))) {
         s->flags &= ~CNET__S_NEED_DRAIN;
         cnet__socket_emit_simple(s, CNET_EVENT_DRAIN);
+        if (s->pipe_src) /* after the listeners, as Node's pipe's own 'drain' listener */
+            cnet__pipe_on_drain(s);
     }
 }
 
