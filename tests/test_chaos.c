@@ -1489,6 +1489,19 @@ static void op_server_misc(rng_t *g, sockrec_t *cs, srvrec_t *cv)
             !(ret == 0 && r->ever_path && a.port == -1 && a.family == 0))
             violation("return-codes", "srv#%u address() and is_listening() disagree", r->id);
         (void)API(cnet_server_connections(r->srv));
+        if (rng_chance(g, 25)) {
+            /* server.pause(msecs): cnet.h: "@return 0, ..., CNET_ERR_SERVER_NOT_RUNNING (not
+             * listening)"; short pauses, so a seed stays quick (close() ends a pause) */
+            bool listening = API(cnet_server_is_listening(r->srv));
+            unsigned ms = 1 + rng_below(g, 20);
+            ret = API(cnet_server_pause(r->srv, ms));
+            trace("#%u srv#%u pause(%u) -> %lld", C.ops_done, r->id, ms, ret);
+            if (ret != (listening ? 0 : CNET_ERR_SERVER_NOT_RUNNING))
+                violation("return-codes", "srv#%u pause() %s returned %lld", r->id,
+                          listening ? "while listening" : "when not listening", ret);
+            if (ret == 0 && !API(cnet_server_is_paused(r->srv)))
+                violation("return-codes", "srv#%u not paused after pause()", r->id);
+        }
         break;
     case 3:
         if (rng_chance(g, 50))
@@ -2128,8 +2141,17 @@ static void op_destroy(rng_t *g, sockrec_t *cs, srvrec_t *cv)
     }
     if (v >= 5) {
         int code = codes[rng_below(g, sizeof codes / sizeof codes[0])];
-        VAPI(cnet_socket_destroy_with_error(r->s, code));
-        trace("#%u sock#%u destroy_with_error(%d)", C.ops_done, r->id, code);
+        if (rng_chance(g, 30)) {
+            /* cnet.h: "as cnet_socket_destroy_with_error()"; a code >= 0 becomes
+             * CNET_ERR_INVALID_ARG_VALUE; NULL message: the code's own */
+            const char *msg = rng_chance(g, 50) ? "chaos says so" : NULL;
+            VAPI(cnet_socket_destroy_with_message(r->s, code, msg));
+            trace("#%u sock#%u destroy_with_message(%d, %s)", C.ops_done, r->id, code,
+                  msg ? msg : "NULL");
+        } else {
+            VAPI(cnet_socket_destroy_with_error(r->s, code));
+            trace("#%u sock#%u destroy_with_error(%d)", C.ops_done, r->id, code);
+        }
     } else {
         VAPI(cnet_socket_destroy(r->s));
         trace("#%u sock#%u destroy", C.ops_done, r->id);
