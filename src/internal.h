@@ -420,6 +420,7 @@ void cnet__onread_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *bu
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len);
 void cnet__pipe_on_end(cnet_socket_t *src);
 void cnet__pipe_detach(cnet_socket_t *s);
+void cnet__pipe_on_drain(cnet_socket_t *dst);
 
 /* AbortSignal of the socket and connect options (socket_abort.c). Attach: 0,
  * or CNET_ENOMEM (nothing changed); an aborted signal destroys @p s at once

@@ -1569,6 +1569,116 @@ static void test_pipe_mode(void)
     umask(old);
 }
 
+/* ---- chaos regressions: 'close' after the handle's close, error before close --- */
+
+/*
+ * srv-close-early: close() runs in libuv's closing phase (from the client's
+ * 'close') and the last connection closes in that same phase. 'close' must
+ * still wait for the listening handle's close callback: listening again from
+ * the 'close' listener then re-initialises a handle libuv has finished with
+ * (before, libuv aborted in uv__finish_close).
+ */
+static void early_conn(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)srv;
+    cnet_socket_destroy(ev->connection);
+    cnet_socket_destroy(c->c1); /* closed first: libuv runs close callbacks LIFO */
+}
+
+static void early_client_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)s;
+    (void)ev;
+    test_log_add(&c->log, "c1:close");
+    ASSERT_OK(cnet_server_close(c->srv, NULL, NULL));
+}
+
+static void early_relistening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)ev;
+    test_log_add(&c->log, "listening2");
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+}
+
+static void early_srv_close(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)ev;
+    test_log_add(&c->log, "srv:close");
+    if (++c->closes == 1)
+        ASSERT_OK(cnet_server_listen(srv, 0, NULL, early_relistening, c));
+}
+
+static void early_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)ev;
+    c->c1 = connect_client(c->loop, server_port(srv), "127.0.0.1");
+    ASSERT_OK(cnet_socket_on(c->c1, CNET_EVENT_CLOSE, early_client_close, c));
+}
+
+static void test_close_waits_for_handle(void)
+{
+    ctx_t c = {0};
+
+    test_set_phase("close waits for the listening handle (chaos srv-close-early)");
+    c.loop = new_loop();
+    c.srv = new_server(c.loop, NULL);
+    ASSERT_OK(cnet_server_on(c.srv, CNET_EVENT_CONNECTION, early_conn, &c));
+    ASSERT_OK(cnet_server_on(c.srv, CNET_EVENT_CLOSE, early_srv_close, &c));
+    ASSERT_OK(cnet_server_listen(c.srv, 0, "127.0.0.1", early_listening, &c));
+    run_and_close(c.loop);
+    ASSERT_STR_EQ("c1:close srv:close listening2 srv:close", test_log_str(&c.log));
+}
+
+/*
+ * listen-error-after-close: close() right after a listen() whose bind fails
+ * with EADDRINUSE: 'error' then 'close', as Node v20 (checked on loopback:
+ * b.listen(port); b.close(cb) gives error EADDRINUSE, close, then the cb with
+ * ERR_SERVER_NOT_RUNNING).
+ */
+static void inuse_close_rec(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)srv;
+    if (ev->type == CNET_EVENT_ERROR)
+        log_fmt(c, "b:error:%s", cnet_err_name(ev->error->code));
+    else
+        log_fmt(c, "b:close%s", ev->error ? ":error" : "");
+}
+
+static void inuse_close_cb(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    ctx_t *c = arg;
+    (void)srv;
+    log_fmt(c, "b:close-cb:%s", ev->error ? cnet_err_name(ev->error->code) : "null");
+    ASSERT_OK(cnet_server_close(c->srv, NULL, NULL));
+}
+
+static void test_listen_error_then_close(void)
+{
+    ctx_t c = {0};
+    cnet_loop_t *loop = new_loop();
+    int port;
+
+    test_set_phase("listen error, then close (chaos listen-error-after-close)");
+    c.srv = new_server(loop, NULL);
+    c.srv2 = new_server(loop, NULL);
+    ASSERT_OK(cnet_server_listen(c.srv, 0, NULL, NULL, NULL)); /* no host: bound at once */
+    port = server_port(c.srv);
+    ASSERT_OK(cnet_server_on(c.srv2, CNET_EVENT_ERROR, inuse_close_rec, &c));
+    ASSERT_OK(cnet_server_on(c.srv2, CNET_EVENT_CLOSE, inuse_close_rec, &c));
+    ASSERT_OK(cnet_server_listen(c.srv2, port, NULL, NULL, NULL));
+    ASSERT_OK(cnet_server_close(c.srv2, inuse_close_cb, &c));
+    cnet_server_destroy(c.srv2);
+    run_and_close(loop);
+    ASSERT_STR_EQ("b:error:EADDRINUSE b:close b:close-cb:ERR_SERVER_NOT_RUNNING",
+                  test_log_str(&c.log));
+}
+
 int main(void)
 {
     int skipped = 0;
@@ -1593,6 +1703,8 @@ int main(void)
     test_close_callbacks();
     test_unix_address_after_close();
     test_pipe_mode();
+    test_close_waits_for_handle();
+    test_listen_error_then_close();
     skipped += test_emfile(0);
     skipped += test_emfile(1);
     skipped += test_node_interop();

@@ -590,6 +590,38 @@ static void test_empty(void)
     pair_close(&p);
 }
 
+/* ---- write order across the fast path and uv_write (chaos: write-order) ------- */
+
+/*
+ * The kernel takes "a" in the call (its callback waits on a tick); "b", sent
+ * by uncork() through uv_write, completes at once and libuv reports it in
+ * its pending phase, before the check phase that runs ticks. The callbacks
+ * must still come in write order (cnet.h: "callbacks run in write order").
+ */
+static void test_order_fast_then_uv(void)
+{
+    pair_t p;
+    reader_t r;
+
+    test_set_phase("write order: fast path, then uv_write");
+    memset(&lg, 0, sizeof lg);
+    cbs_done = 0;
+    pair_open(&p, NULL, NULL);
+    reader_attach(p.accepted, &r);
+    ASSERT_EQ(0, cnet_socket_write(p.client, "a", 1, log_cb, "1"));
+    ASSERT_EQ(0, cnet_socket_writable_length(p.client)); /* taken by the kernel at once */
+    cnet_socket_cork(p.client);
+    ASSERT_EQ(0, cnet_socket_write(p.client, "b", 1, log_cb, "2"));
+    cnet_socket_uncork(p.client);
+    ASSERT_EQ(0, cnet_socket_write(p.client, "c", 1, log_cb, "3"));
+    ASSERT_EQ(0, cbs_done);
+    while (cbs_done < 3 || r.bytes < 3)
+        uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
+    ASSERT_STR_EQ("1:0 2:0 3:0", test_log_str(&lg));
+    ASSERT_STR_EQ("abc", r.head);
+    pair_close(&p);
+}
+
 int main(void)
 {
     test_watchdog(20);
@@ -601,5 +633,6 @@ int main(void)
     test_large();
     test_end();
     test_empty();
+    test_order_fast_then_uv();
     return 0;
 }

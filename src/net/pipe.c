@@ -4,22 +4,30 @@
  * emits 'drain', so memory stays bounded by dst's highWaterMark plus one
  * read. With end, src's 'end' ends dst. Either side closing undoes the pipe.
  * Errors are not forwarded (Node does not either): each side reports its own.
+ *
+ * The pipe's own bookkeeping lives in no listener the user could remove
+ * (off_all(CLOSE) or off_all(DRAIN) would break it): the socket's close path
+ * calls cnet__pipe_detach() and its 'drain' emission cnet__pipe_on_drain().
  */
 #include "internal.h"
 
-static void on_dst_drain(cnet_socket_t *dst, const cnet_event_t *ev, void *arg)
+/* dst emitted 'drain': a source that its backpressure paused flows again. */
+void cnet__pipe_on_drain(cnet_socket_t *dst)
 {
-    cnet_socket_t *src = arg;
-    if (src->pipe_paused) {
+    cnet_socket_t *src = dst->pipe_src;
+    if (src && src->pipe_paused) {
         src->pipe_paused = false;
         cnet_socket_resume(src);
     }
 }
 
-static void on_either_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+/* @p s is closing: undo the pipes it is part of (either side). */
+void cnet__pipe_detach(cnet_socket_t *s)
 {
-    cnet_socket_t *src = s->pipe_dst ? s : arg;
-    cnet_socket_unpipe(src);
+    if (s->pipe_dst)
+        cnet_socket_unpipe(s);
+    if (s->pipe_src)
+        cnet_socket_unpipe(s->pipe_src);
 }
 
 void cnet__pipe_on_data(cnet_socket_t *src, const char *base, size_t len)
@@ -46,8 +54,6 @@ void cnet__pipe_on_end(cnet_socket_t *src)
 
 int cnet_socket_pipe(cnet_socket_t *src, cnet_socket_t *dst, bool end)
 {
-    int err;
-
     if (!src || !dst)
         return CNET_ERR_INVALID_ARG_TYPE;
     /* src == dst is fine: the seeds' echo server is c.pipe(c). */
@@ -55,14 +61,6 @@ int cnet_socket_pipe(cnet_socket_t *src, cnet_socket_t *dst, bool end)
         return CNET_ERR_STREAM_DESTROYED;
     if (src->pipe_dst || dst->pipe_src)
         return CNET_ERR_STREAM_ALREADY_PIPED;
-    if ((err = cnet_socket_on(dst, CNET_EVENT_DRAIN, on_dst_drain, src)) != 0)
-        return err;
-    if ((err = cnet_socket_on(dst, CNET_EVENT_CLOSE, on_either_close, src)) != 0 ||
-        (err = cnet_socket_on(src, CNET_EVENT_CLOSE, on_either_close, dst)) != 0) {
-        cnet_socket_off(dst, CNET_EVENT_DRAIN, on_dst_drain, src);
-        cnet_socket_off(dst, CNET_EVENT_CLOSE, on_either_close, src);
-        return err;
-    }
     src->pipe_dst = dst;
     src->pipe_end = end;
     dst->pipe_src = src;
@@ -82,9 +80,6 @@ int cnet_socket_unpipe(cnet_socket_t *src)
     dst = src->pipe_dst;
     if (!dst)
         return 0;
-    cnet_socket_off(dst, CNET_EVENT_DRAIN, on_dst_drain, src);
-    cnet_socket_off(dst, CNET_EVENT_CLOSE, on_either_close, src);
-    cnet_socket_off(src, CNET_EVENT_CLOSE, on_either_close, dst);
     src->pipe_dst = NULL;
     dst->pipe_src = NULL;
     if (src->pipe_paused) {

@@ -201,6 +201,7 @@ static void finish_close(cnet_socket_t *s)
         cnet__socket_emit(s, &ev);
     }
     s->flags |= CNET__S_CLOSED;
+    cnet__pipe_detach(s); /* not a 'close' listener: off_all(CLOSE) cannot skip it */
     if (srv)
         cnet__server_connection_closed(srv);
     memset(&ev, 0, sizeof ev);

@@ -156,12 +156,13 @@ static void emit_drain_if_due(cnet_socket_t *s)
         !(s->flags & (CNET__S_DESTROYED | CNET__S_ENDING))) {
         s->flags &= ~CNET__S_NEED_DRAIN;
         cnet__socket_emit_simple(s, CNET_EVENT_DRAIN);
+        if (s->pipe_src) /* after the listeners, as Node's pipe's own 'drain' listener */
+            cnet__pipe_on_drain(s);
     }
 }
 
-static void on_write_done(uv_write_t *req, int status)
+static void batch_done(cnet__wbatch_t *b, int status)
 {
-    cnet__wbatch_t *b = (cnet__wbatch_t *)req;
     cnet_socket_t *s = b->s;
     int code = status ? cnet__err_from_uv(status) : 0;
     cnet__wreq_t *w, *next;
@@ -190,6 +191,36 @@ static void on_write_done(uv_write_t *req, int status)
         }
     }
     cnet__socket_release(s);
+}
+
+static void tick_batch_done(cnet__tick_t *t)
+{
+    batch_done(t->arg, t->code);
+}
+
+/*
+ * A uv_write libuv completed. Callbacks of earlier fast-path writes may still
+ * wait on ticks (sent_cb_ticks): libuv's pending phase runs before the check
+ * phase that drains ticks, so this batch's callbacks would overtake them.
+ * They are queued behind those ticks instead, which keeps write order; the
+ * batch stays in flight meanwhile, so later writes queue behind it. Without
+ * such ticks (the usual case) the callbacks run at once, as before.
+ */
+static void on_write_done(uv_write_t *req, int status)
+{
+    cnet__wbatch_t *b = (cnet__wbatch_t *)req;
+    cnet_socket_t *s = b->s;
+
+    if (s->sent_cb_ticks) {
+        cnet__tick_t *t = cnet__tick(s->loop, tick_batch_done, s, &cnet__socket_ref_ops);
+        if (t) {
+            t->arg = b;
+            t->code = status;
+            return;
+        }
+        /* Out of memory: complete now (only the order can suffer). */
+    }
+    batch_done(b, status);
 }
 
 /*
