@@ -1807,6 +1807,12 @@ CNET_EXTERN bool cnet_socket_is_tls(const cnet_socket_t *s);
 /** socket.authorized: the peer's certificate was verified (false before 'secure'). */
 CNET_EXTERN bool cnet_socket_tls_authorized(const cnet_socket_t *s);
 /**
+ * The seeds' stream.verifyPeer() (v0.2): whether the peer's certificate
+ * verified against the context's CAs; the same answer as
+ * cnet_socket_tls_authorized(), under the seeds' name.
+ */
+CNET_EXTERN bool cnet_socket_verify_peer(const cnet_socket_t *s);
+/**
  * socket.authorizationError: its code (e.g. CNET_DEPTH_ZERO_SELF_SIGNED_CERT),
  * 0 when authorized, not verified or not TLS. @p message (may be NULL)
  * receives node's message, borrowed until the socket is freed.

@@ -8,6 +8,7 @@
  * handshake, the handshake timeout, and interop with `openssl s_client` and
  * node's tls.connect as clients of our server (each skipped when missing).
  */
+#include <cnet/openssl.h>
 #include <cnet/uv.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -105,6 +106,10 @@ static void client_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     case CNET_EVENT_SECURE_CONNECT: {
         const char *m = NULL, *a = cnet_socket_tls_alpn_protocol(s);
         sc->authorized = cnet_socket_tls_authorized(s);
+        /* The seeds' verifyPeer() says the same; <cnet/openssl.h> hands out the SSL. */
+        ASSERT_EQ(sc->authorized, cnet_socket_verify_peer(s));
+        ASSERT(cnet_socket_get_ssl(s) != NULL);
+        ASSERT_STR_EQ(cnet_socket_tls_protocol(s), SSL_get_version(cnet_socket_get_ssl(s)));
         sc->authz_err = cnet_socket_tls_authorization_error(s, &m);
         sc->reused = cnet_socket_tls_session_reused(s);
         snprintf(sc->alpn, sizeof sc->alpn, "%s", a ? a : "");
@@ -829,6 +834,9 @@ static void test_misuse(void)
     /* A plain socket answers the accessors with node's values for a net.Socket. */
     ASSERT(!cnet_socket_is_tls(s));
     ASSERT(!cnet_socket_tls_authorized(s));
+    ASSERT(!cnet_socket_verify_peer(s));
+    ASSERT(cnet_socket_get_ssl(s) == NULL);
+    ASSERT(cnet_socket_get_ssl(NULL) == NULL);
     ASSERT_EQ(0, cnet_socket_tls_authorization_error(s, &m));
     ASSERT(m == NULL);
     ASSERT(cnet_socket_tls_protocol(s) == NULL);

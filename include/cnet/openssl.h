@@ -26,6 +26,15 @@ extern "C" {
  */
 CNET_EXTERN SSL_CTX *cnet_tls_context_get_ssl_ctx(cnet_tls_context_t *ctx);
 
+/**
+ * The SSL of a TLS socket, NULL for a plain socket or NULL. Borrowed: valid
+ * until the socket's 'close' listeners have returned. Reading it is yours
+ * (SSL_get_peer_certificate, SSL_get0_alpn_selected, ...); cnet drives its
+ * I/O through memory BIOs, so do not read, write, shut it down or replace
+ * its BIOs, callbacks or app data.
+ */
+CNET_EXTERN SSL *cnet_socket_get_ssl(cnet_socket_t *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -148,6 +148,12 @@ bool cnet_socket_tls_authorized(const cnet_socket_t *s)
     CNET__UNUSED(s);
     return false;
 }
+
+bool cnet_socket_verify_peer(const cnet_socket_t *s)
+{
+    CNET__UNUSED(s);
+    return false;
+}
 int cnet_socket_tls_authorization_error(const cnet_socket_t *s, const char **message)
 {
     CNET__UNUSED(s);

@@ -21,6 +21,8 @@
  */
 #include "tls.h"
 
+#include <cnet/openssl.h>
+
 #include <stdio.h>
 
 #include "net/connect.h"
@@ -624,6 +626,17 @@ bool cnet_socket_tls_authorized(const cnet_socket_t *s)
 {
     const cnet__tls_engine_t *e = engine_of(s);
     return e && TS(s)->established && cnet__tls_engine_authorized(e);
+}
+
+bool cnet_socket_verify_peer(const cnet_socket_t *s)
+{
+    return cnet_socket_tls_authorized(s);
+}
+
+SSL *cnet_socket_get_ssl(cnet_socket_t *s)
+{
+    const cnet__tls_engine_t *e = engine_of(s);
+    return e ? cnet__tls_engine_ssl(e) : NULL;
 }
 
 int cnet_socket_tls_authorization_error(const cnet_socket_t *s, const char **message)
