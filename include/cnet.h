@@ -641,6 +641,38 @@ CNET_EXTERN int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opt
 CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
                                               cnet_server_cb on_connection, void *arg);
 
+/*
+ * Unix socket names (node's "Identifying paths for IPC connections"). listen
+ * and connect take a path instead of a host and port (cnet_listen_opts_t,
+ * cnet_connect_opts_t: path, path_len), in two kinds:
+ *   - A filesystem path: NUL-terminated (path_len 0), or path_len bytes
+ *     holding no NUL. It must fit in sun_path with its NUL (107 bytes on
+ *     Linux), else CNET_ENAMETOOLONG (node truncates silently). listen
+ *     creates the socket file and close removes it; the file's permissions
+ *     decide who may connect (readable_all / writable_all widen them).
+ *   - A Linux abstract name: path_len bytes starting with a NUL byte, up to
+ *     108 (sun_path's size); every byte counts, NULs included:
+ *         lo.path = "\0myapp"; lo.path_len = sizeof "\0myapp" - 1;  (7)
+ *     It is in no filesystem: nothing to remove, gone with its last socket,
+ *     and no permissions (readable_all / writable_all are refused with
+ *     CNET_ERR_INVALID_ARG_VALUE, as node throws ERR_INVALID_ARG_VALUE): use
+ *     cnet_socket_peer_credentials() to decide who may talk to you. The
+ *     socket address is exactly the name's length (as libuv >= 1.48, node
+ *     >= 22, Python, Go and socat do). Node v20 pads the name with NULs to
+ *     all of sun_path, so to reach a node v20 server (or be reached by a
+ *     node v20 client) give the name in a zeroed 108-byte buffer with
+ *     path_len 108. Elsewhere than Linux an abstract name is CNET_EINVAL.
+ *   There is no "@name" shorthand: as in node, "@name" is a file named
+ *   "@name" in the working directory.
+ * Reported names: cnet_server_address(), cnet_socket_address() and
+ * cnet_socket_remote_address() and the 'connectionAttempt' event give the
+ * name as node's address() does, an abstract one with its leading NUL:
+ * address[0] is '\0' and the name follows from address + 1 up to its first
+ * NUL (so node v20's padding is gone, and a name with NULs of its own is cut
+ * there). Error messages and cnet_error_t.address show each NUL as '@'
+ * ("connect ECONNREFUSED @myapp"; node's text holds the NUL itself).
+ */
+
 /** server.listen() options. */
 typedef struct cnet_listen_opts {
     size_t size;       /* sizeof the struct: set by CNET_LISTEN_OPTS_INIT */
@@ -656,6 +688,13 @@ typedef struct cnet_listen_opts {
      * NULL)); an already aborted one closes it before it emits 'listening'. Retained
      * until the server's 'close'. NULL: none. */
     cnet_abort_signal_t *signal;
+    /*
+     * Since 0.3: the length of path in bytes; 0: path is NUL-terminated. With a length,
+     * path may start with a NUL byte: a Linux abstract name (node's '\0name', see
+     * "Unix socket names" below), every byte of which counts; a filesystem path must
+     * then hold no NUL. Without a path it must be 0 (else CNET_ERR_INVALID_ARG_VALUE).
+     */
+    size_t path_len;
 } cnet_listen_opts_t;
 #define CNET_LISTEN_OPTS_INIT CNET__OPTS_INIT(cnet_listen_opts_t)
 
@@ -673,6 +712,9 @@ typedef struct cnet_listen_opts {
  * mode as libuv's uv_pipe_chmod() does (the umask's other bits stay).
  * @return 0, or at once (scheduling nothing): CNET_ERR_SOCKET_BAD_PORT,
  *   CNET_ENAMETOOLONG (path longer than sun_path allows),
+ *   CNET_ERR_INVALID_ARG_VALUE (an empty path, path_len without a path, a
+ *   filesystem path_len holding a NUL, readable_all or writable_all with an
+ *   abstract name), CNET_EINVAL (an abstract name off Linux),
  *   CNET_ERR_SERVER_ALREADY_LISTEN, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM,
  *   or the chmod's error for readable_all / writable_all (Node throws it,
  *   syscall "uv_pipe_chmod"; the socket file is removed again).
@@ -958,6 +1000,9 @@ typedef struct cnet_connect_opts {
     /* Since 0.3: AbortSignal, as cnet_socket_opts_t's (net.connect({signal})): its abort
      * destroys the socket with CNET_ABORT_ERR; an already aborted one starts nothing. */
     cnet_abort_signal_t *signal;
+    /* Since 0.3: the length of path, as cnet_listen_opts_t.path_len (an abstract name
+     * needs it); 0: path is NUL-terminated. */
+    size_t path_len;
 } cnet_connect_opts_t;
 #define CNET_CONNECT_OPTS_INIT CNET__OPTS_INIT(cnet_connect_opts_t)
 
@@ -1001,7 +1046,8 @@ typedef struct cnet_connect_opts {
  * address is left to try (Happy Eyeballs, or the sequential fallback).
  * @return 0, or at once (scheduling nothing): CNET_ERR_MISSING_ARGS (@p opts
  *   NULL), CNET_ERR_INVALID_ARG_TYPE (@p s NULL), CNET_ERR_SOCKET_BAD_PORT,
- *   CNET_ENAMETOOLONG, CNET_ERR_INVALID_IP_ADDRESS (local_address),
+ *   CNET_ENAMETOOLONG, CNET_EINVAL (an abstract name off Linux; see "Unix
+ *   socket names" in section 5 for path_len), CNET_ERR_INVALID_IP_ADDRESS (local_address),
  *   CNET_ERR_INVALID_ARG_VALUE (family, auto_select_family, hints other
  *   than CNET_AI_* with getaddrinfo, an empty host), CNET_ERR_OUT_OF_RANGE
  *   (attempt timeout above INT32_MAX), CNET_ERR_SOCKET_CONNECTING,
@@ -1338,6 +1384,34 @@ CNET_EXTERN cnet_server_t *cnet_socket_server(const cnet_socket_t *s);
 CNET_EXTERN int cnet_socket_remote_address(const cnet_socket_t *s, cnet_address_t *out);
 /** socket.address() (localAddress / localPort / family). As cnet_socket_remote_address(). */
 CNET_EXTERN int cnet_socket_address(const cnet_socket_t *s, cnet_address_t *out);
+/**
+ * The credentials of a Unix socket's peer (beyond node), as the kernel
+ * recorded them when the connection was made (SO_PEERCRED): the process
+ * that called connect() (seen from an accepted socket) or listen() (seen
+ * from a client). Never changes.
+ */
+typedef struct cnet_peer_credentials {
+    int64_t pid;  /* the peer's process id (-1 where the system does not tell it) */
+    uint32_t uid; /* its effective user id */
+    uint32_t gid; /* its effective group id */
+} cnet_peer_credentials_t;
+
+/**
+ * Fills @p out with the credentials of the peer of @p s, a connected Unix
+ * socket (accepted or client, filesystem path or abstract name), read from
+ * the kernel at each call (one getsockopt; nothing is stored per socket).
+ * They stay readable after the peer ended or closed its side, until @p s is
+ * destroyed. A server that only serves its own user compares uid with
+ * geteuid() in its 'connection' listener (examples/unix_peercred_server.c).
+ * Linux: SO_PEERCRED; BSDs and macOS: getpeereid() (pid -1; macOS adds
+ * LOCAL_PEERPID).
+ * @return 0, or at once: CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ENOTSUP (a
+ *   TCP socket), CNET_ENOTCONN (not connected yet: connecting or never
+ *   connected), CNET_ERR_SOCKET_CLOSED (destroyed or closed), or the
+ *   getsockopt's error.
+ */
+CNET_EXTERN int cnet_socket_peer_credentials(const cnet_socket_t *s, cnet_peer_credentials_t *out);
+
 /**
  * socket.autoSelectFamilyAttemptedAddresses: the addresses (address, port,
  * family) the last connect tried with Happy Eyeballs, in order, including

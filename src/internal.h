@@ -453,4 +453,28 @@ static inline bool cnet__port_valid(int port)
     return port >= 0 && port <= 65535;
 }
 
+/* ---- ipc/unix.c: Unix socket names, Linux abstract names ------------------ */
+
+/*
+ * Checks a Unix socket name of @p path_len bytes (0: NUL-terminated) and
+ * stores its length in @p *len: 0, CNET_ERR_INVALID_ARG_VALUE (empty, or a
+ * filesystem path with a NUL inside), CNET_ENAMETOOLONG (no room in sun_path).
+ * A name starting with a NUL byte is a Linux abstract name.
+ */
+int cnet__unix_check(const char *path, size_t path_len, size_t *len);
+static inline bool cnet__unix_is_abstract(const char *name, size_t len)
+{
+    return len > 0 && name[0] == '\0';
+}
+/* A NUL-terminated heap copy of the @p len bytes of @p name, or NULL. */
+char *cnet__unix_dup(const char *name, size_t len);
+/* The name for messages: each NUL shown as '@' (as ss and /proc/net/unix do). */
+void cnet__unix_display(const char *name, size_t len, char *out, size_t cap);
+/* The name as an address: its bytes (an abstract name's leading NUL kept), port -1, family 0. */
+void cnet__unix_to_address(const char *name, size_t len, cnet_address_t *out);
+/* Binds / connects a new socket to an abstract name and opens it on @p pipe (initialised,
+ * no fd yet). 0 or the system call's error (nothing is left open then). Never blocks. */
+int cnet__unix_bind_abstract(uv_pipe_t *pipe, const char *name, size_t len);
+int cnet__unix_connect_abstract(uv_pipe_t *pipe, const char *name, size_t len);
+
 #endif

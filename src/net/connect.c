@@ -303,7 +303,16 @@ void cnet__conn_attempt(cnet__connect_t *c)
 /* The error of a finished attempt: Node's createConnectionError. */
 cnet__errinfo_t *cnet__conn_attempt_error(cnet__connect_t *c, int code)
 {
-    cnet__errinfo_t *e = cnet__conn_error(code, "connect", c->target.address, c->target.port);
+    char name[CNET_ADDRSTRLEN];
+    const char *where = c->target.address;
+    cnet__errinfo_t *e;
+
+    if (c->path_len) {
+        /* A path: an abstract name's NULs are shown as '@' (cnet.h, "Unix socket names"). */
+        cnet__unix_display(c->host, c->path_len, name, sizeof name);
+        where = name;
+    }
+    e = cnet__conn_error(code, "connect", where, c->target.port);
     if (e && c->bound_local)
         cnet__errinfo_set_local(e, c->bound_local, c->local_port);
     return e;
@@ -436,7 +445,7 @@ static void tick_early_fail(cnet__tick_t *t)
     if (!c->s || (c->s->flags & CNET__S_DESTROYED))
         return;
     if (c->target.port < 0) {
-        e = cnet__conn_error(c->early_code, "connect", c->host, -1); /* a path */
+        e = cnet__conn_attempt_error(c, c->early_code); /* a path */
     } else if ((e = cnet__calloc(1, sizeof *e)) != NULL) {
         cnet__errinfo_set(e, c->early_code, "getaddrinfo", NULL, -1, c->host, CNET__MSG_PLAIN);
     }
@@ -449,13 +458,22 @@ static void fail_later(cnet__connect_t *c, int code)
     cnet__tick_embedded(c->s->loop, &c->tick, tick_early_fail, c, &cnet__conn_ref_ops);
 }
 
+/* An abstract name's connect(2), made inside connect() like a path's: its result, on this tick. */
+static void tick_abstract_done(cnet__tick_t *t)
+{
+    cnet__connect_t *c = t->obj;
+
+    if (!c->s || c->state != CNET__CONN_ATTEMPT)
+        return; /* destroyed meanwhile: the fd (if connected) closes with the handle */
+    attempt_done(c, c->early_code); /* 'connectionAttempt' first, then 'connect' or the error */
+}
+
 static void start_path(cnet__connect_t *c)
 {
     cnet_socket_t *s = c->s;
     int err;
 
-    c->target = (cnet_address_t){.port = -1};
-    snprintf(c->target.address, sizeof c->target.address, "%s", c->host);
+    cnet__unix_to_address(c->host, c->path_len, &c->target);
     err = uv_pipe_init(s->loop->uv, &s->h.pipe, 0);
     if (err) {
         fail_later(c, cnet__err_from_uv(err));
@@ -465,6 +483,13 @@ static void start_path(cnet__connect_t *c)
     s->flags |= CNET__S_HANDLE | CNET__S_PIPE;
     if (s->flags & CNET__S_UNREF)
         uv_unref(&s->h.handle);
+    if (cnet__unix_is_abstract(c->host, c->path_len)) {
+        /* By hand (libuv 1.44 takes NUL-terminated names only); on Linux it never blocks. */
+        c->state = CNET__CONN_ATTEMPT;
+        c->early_code = cnet__unix_connect_abstract(&s->h.pipe, c->host, c->path_len);
+        cnet__tick_embedded(s->loop, &c->tick, tick_abstract_done, c, &cnet__conn_ref_ops);
+        return;
+    }
     c->req.data = c;
     cnet__conn_retain(c); /* for the request */
     c->state = CNET__CONN_ATTEMPT;
@@ -494,8 +519,12 @@ static int validate(const cnet_socket_t *s, const cnet_connect_opts_t *o)
     if (!(s->flags & CNET__S_CLOSED) && (s->flags & (CNET__S_CONNECTING | CNET__S_CONNECTED |
                                                      CNET__S_HANDLE | CNET__S_CONNECT_STARTED)))
         return CNET_ERR_SOCKET_CONNECTING;
-    if (o->path)
-        return cnet__addr_check_path(o->path);
+    if (o->path) {
+        size_t len;
+        return cnet__unix_check(o->path, o->path_len, &len);
+    }
+    if (o->path_len)
+        return CNET_ERR_INVALID_ARG_VALUE; /* a length without a path */
     if (!cnet__port_valid(o->port) || !cnet__port_valid(o->local_port))
         return CNET_ERR_SOCKET_BAD_PORT;
     if (o->family != 0 && o->family != 4 && o->family != 6)
@@ -533,7 +562,12 @@ static cnet__connect_t *conn_new(const cnet_connect_opts_t *o)
     c->lookup_arg = o->lookup_arg;
     c->custom = o->lookup != NULL;
     c->host_given = o->host != NULL;
-    c->host = cnet__strdup(o->path ? o->path : (o->host ? o->host : "localhost"));
+    if (o->path) {
+        cnet__unix_check(o->path, o->path_len, &c->path_len); /* validated already */
+        c->host = cnet__unix_dup(o->path, c->path_len);
+    } else {
+        c->host = cnet__strdup(o->host ? o->host : "localhost");
+    }
     c->local_address = o->local_address ? cnet__strdup(o->local_address) : NULL;
     /* Node's lookupAndConnect: the lookup asks for every address only in this case. */
     c->want_all = !o->path && o->family == 0 && !o->local_address &&

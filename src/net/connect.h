@@ -76,6 +76,7 @@ struct cnet__connect {
     bool custom;     /* the host is resolved by a custom lookup */
     bool host_given; /* opts.host was set (Node's options.host, in messages) */
     char *host;      /* host name, IP literal or path */
+    size_t path_len; /* a path's length (an abstract name's NULs count), else 0 */
     char *local_address;
     int port, family, hints, local_port;
     unsigned attempt_timeout; /* Happy Eyeballs, ms */

@@ -53,15 +53,17 @@ struct cnet_server_s {
     int backlog;
     cnet_listen_opts_t lopts; /* copy; strings below */
     char *host;
-    char *path;
+    char *path;              /* a Unix socket name (NUL-terminated copy; path_len bytes count) */
+    size_t path_len;         /* an abstract name's NULs count: ipc/unix.c */
     uv_getaddrinfo_t *gai;   /* pending lookup, or NULL */
     cnet__errinfo_t err;     /* the last error reported */
     cnet__tick_t close_tick; /* scheduling 'close' must not need memory */
     unsigned close_pending;  /* 'close' events owed (see the top of the file) */
     cnet__tick_t bind_tick;  /* the deferred bind of a listen on an IP literal */
     cnet__tick_t listening_tick;
-    char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
-    uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
+    char *pipe_name; /* the last listen(path)'s: address() gives it (Node's _pipeName) */
+    size_t pipe_name_len;
+    uv_timer_t *pause_timer;      /* pause(msecs), allocated by the first pause */
     cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
 };
 
@@ -204,9 +206,21 @@ static void tick_emit_error(cnet__tick_t *t)
 }
 
 /* Records the error and emits it on a later tick (never inside listen()). */
+/* The address of the server's errors: its path (an abstract name's NULs as '@'), or the bound IP.
+ */
+static const char *error_address(const cnet_server_t *srv, char *buf, size_t cap)
+{
+    if (srv->path) {
+        cnet__unix_display(srv->path, srv->path_len, buf, cap);
+        return buf;
+    }
+    return srv->bound.address[0] ? srv->bound.address : NULL;
+}
+
 static void report_error(cnet_server_t *srv, int code, const char *syscall, int style)
 {
-    const char *addr = srv->path ? srv->path : srv->bound.address[0] ? srv->bound.address : NULL;
+    char buf[CNET_ADDRSTRLEN];
+    const char *addr = error_address(srv, buf, sizeof buf);
     int port = srv->path ? -1 : srv->bound.port;
 
     cnet__errinfo_set(&srv->err, code, syscall, addr, port, NULL, style);
@@ -410,12 +424,14 @@ static void on_failed_handle_closed(uv_handle_t *h)
  */
 static void listen_failed(cnet_server_t *srv, int code, const char *syscall)
 {
+    char buf[CNET_ADDRSTRLEN];
+
     srv->flags &= ~(SRV_LISTENING | SRV_BINDING);
     if (!(srv->flags & SRV_HANDLE)) {
         report_error(srv, code, syscall, CNET__MSG_WITH_TEXT);
         return;
     }
-    cnet__errinfo_set(&srv->err, code, syscall, srv->path ? srv->path : srv->bound.address,
+    cnet__errinfo_set(&srv->err, code, syscall, error_address(srv, buf, sizeof buf),
                       srv->path ? -1 : srv->bound.port, NULL, CNET__MSG_WITH_TEXT);
     srv->flags &= ~SRV_HANDLE;
     srv->flags |= SRV_HANDLE_CLOSING;
@@ -531,17 +547,20 @@ static int listen_path(cnet_server_t *srv)
     int mode =
         (srv->lopts.readable_all ? UV_READABLE : 0) | (srv->lopts.writable_all ? UV_WRITABLE : 0);
 
-    srv->bound = (cnet_address_t){.port = -1};
-    snprintf(srv->bound.address, sizeof srv->bound.address, "%s", srv->path);
+    cnet__unix_to_address(srv->path, srv->path_len, &srv->bound);
     if (err) {
         listen_failed(srv, cnet__err_from_uv(err), "listen");
         return 0;
     }
     srv->h.handle.data = srv;
     srv->flags |= SRV_HANDLE | SRV_PIPE;
-    err = uv_pipe_bind(&srv->h.pipe, srv->path);
+    /* An abstract name is bound by hand (libuv 1.44 takes NUL-terminated names only). */
+    if (cnet__unix_is_abstract(srv->path, srv->path_len))
+        err = cnet__unix_bind_abstract(&srv->h.pipe, srv->path, srv->path_len);
+    else
+        err = cnet__err_from_uv(uv_pipe_bind(&srv->h.pipe, srv->path));
     if (err) {
-        listen_failed(srv, cnet__err_from_uv(err), "listen");
+        listen_failed(srv, err, "listen");
         return 0;
     }
     /* Adds the bits to the file's mode (stat, |=, chmod), as Node's fchmod(). */
@@ -554,6 +573,19 @@ static int listen_path(cnet_server_t *srv)
     }
     listen_on_handle(srv);
     return 0;
+}
+
+/* A fresh copy of the @p len bytes of @p src in @p *dst (NULL for NULL); false when out of
+ * memory. */
+static bool set_name(char **dst, const char *src, size_t len)
+{
+    char *copy = NULL;
+
+    if (src && !(copy = cnet__unix_dup(src, len)))
+        return false;
+    cnet__free(*dst);
+    *dst = copy;
+    return true;
 }
 
 /* A fresh copy of @p src in @p *dst (NULL for NULL); false when out of memory. */
@@ -579,6 +611,7 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
     cnet_listen_opts_t copy, *o = &copy;
     uv_getaddrinfo_t *req = NULL;
     const char *host;
+    size_t path_len = 0;
     int err;
 
     if (!srv || !opts)
@@ -592,8 +625,14 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
     /* Node validates options.port before looking at path. */
     if (!cnet__port_valid(o->port))
         return CNET_ERR_SOCKET_BAD_PORT;
-    if (o->path && (err = cnet__addr_check_path(o->path)) != 0)
+    if (o->path && (err = cnet__unix_check(o->path, o->path_len, &path_len)) != 0)
         return err;
+    if (!o->path && o->path_len)
+        return CNET_ERR_INVALID_ARG_VALUE;
+    /* Node: "can not set readableAll or writableAll to true when path is abstract". */
+    if (o->path && cnet__unix_is_abstract(o->path, path_len) &&
+        (o->readable_all || o->writable_all))
+        return CNET_ERR_INVALID_ARG_VALUE;
     if (o->backlog < 0)
         return CNET_ERR_OUT_OF_RANGE;
     host = o->path || !o->host || !*o->host ? NULL : o->host; /* Node: a falsy host is none */
@@ -601,11 +640,14 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
     /* Everything that may fail comes first: a failed call changes nothing. */
     if (host && !cnet_is_ip(host) && !(req = cnet__malloc(sizeof *req)))
         return CNET_ENOMEM;
-    if (!set_string(&srv->path, o->path) || !set_string(&srv->host, host) ||
-        (o->path && !set_string(&srv->pipe_name, o->path))) {
+    if (!set_name(&srv->path, o->path, path_len) || !set_string(&srv->host, host) ||
+        (o->path && !set_name(&srv->pipe_name, o->path, path_len))) {
         cnet__free(req);
         return CNET_ENOMEM;
     }
+    srv->path_len = path_len;
+    if (o->path)
+        srv->pipe_name_len = path_len;
     if (on_listening &&
         (err = cnet_server_once(srv, CNET_EVENT_LISTENING, on_listening, arg)) != 0) {
         cnet__free(req);
@@ -857,8 +899,7 @@ int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out)
     }
     if (srv->pipe_name) {
         /* Node's address() falls back to _pipeName: set by listen(path), kept after close. */
-        *out = (cnet_address_t){.port = -1, .family = 0};
-        snprintf(out->address, sizeof out->address, "%s", srv->pipe_name);
+        cnet__unix_to_address(srv->pipe_name, srv->pipe_name_len, out);
         return 0;
     }
     return CNET_ERR_SERVER_NOT_RUNNING;
