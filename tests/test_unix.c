@@ -90,7 +90,8 @@ static void up_listen(upair_t *p, const cnet_server_opts_t *so, bool abstract, c
     run_until(p->loop, &p->listening);
 }
 
-static void up_connect(upair_t *p, const cnet_socket_opts_t *copts, bool half_open)
+/* Connects p->client to p->name and waits for 'connect'. */
+static void up_connect_client(upair_t *p, const cnet_socket_opts_t *copts, bool half_open)
 {
     cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
 
@@ -103,6 +104,16 @@ static void up_connect(upair_t *p, const cnet_socket_opts_t *copts, bool half_op
     co.allow_half_open = half_open;
     ASSERT_OK(cnet_socket_connect_opts(p->client, &co, on_connect, p));
     run_until(p->loop, &p->connected);
+}
+
+static void up_connect_only(upair_t *p)
+{
+    up_connect_client(p, NULL, false);
+}
+
+static void up_connect(upair_t *p, const cnet_socket_opts_t *copts, bool half_open)
+{
+    up_connect_client(p, copts, half_open);
     run_until(p->loop, &p->accepted_n);
 }
 
@@ -709,6 +720,105 @@ static void test_peer_credentials_tcp(void)
     end_loop(loop);
 }
 
+/* ---- examples/unix_peercred_server ------------------------------------------- */
+
+/* One line of the example's stdout (blocking; the watchdog bounds it). */
+static void read_line(int fd, char *buf, size_t cap)
+{
+    size_t n = 0;
+    char ch;
+    while (n + 1 < cap && read(fd, &ch, 1) == 1 && ch != '\n')
+        buf[n++] = ch;
+    buf[n] = '\0';
+}
+
+static void test_example(void)
+{
+    char exe[512], line[256], want[256];
+    int out[2], status;
+    pid_t child;
+    uname_t n;
+    upair_t p;
+
+    test_set_phase("examples/unix_peercred_server");
+    snprintf(exe, sizeof exe, "%s/examples/unix_peercred_server", CNET_TEST_BUILD_DIR);
+    if (access(exe, X_OK) != 0) {
+        fprintf(stderr, "SKIP (part): %s not built\n", exe);
+        return;
+    }
+    make_name(&n, true, "example");
+    ASSERT_OK(pipe(out));
+    child = fork();
+    ASSERT(child >= 0);
+    if (child == 0) {
+        dup2(out[1], 1);
+        close(out[0]);
+        close(out[1]);
+        execl(exe, "unix_peercred_server", "--abstract", n.path + 1, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    read_line(out[0], line, sizeof line);
+    snprintf(want, sizeof want, "listening on @%s", n.path + 1);
+    ASSERT_STR_EQ(want, line);
+
+    /* The same user: accepted, greeted with our pid, echoed. */
+    memset(&p, 0, sizeof p);
+    p.crec = rec_new();
+    p.arec = rec_new();
+    p.name = n;
+    p.crec->no_data_log = true;
+    ASSERT_OK(cnet_loop_new(&p.loop));
+    up_connect_only(&p);
+    snprintf(want, sizeof want, "welcome pid %d\n", (int)getpid());
+    while (p.crec->data_len < strlen(want))
+        uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
+    ASSERT_EQ(strlen(want), p.crec->data_len);
+    ASSERT_MEM_EQ(want, p.crec->data, strlen(want));
+    ASSERT_OK(cnet_socket_write_str(p.client, "ping"));
+    while (p.crec->data_len < strlen(want) + 4)
+        uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
+    ASSERT_MEM_EQ("ping", p.crec->data + strlen(want), 4);
+    read_line(out[0], line, sizeof line);
+    snprintf(want, sizeof want, "accepted pid %d uid %u", (int)getpid(), (unsigned)geteuid());
+    ASSERT_STR_EQ(want, line);
+    up_close(&p);
+
+    /* Another user (only root can become one here): refused, not a byte sent. */
+    if (geteuid() == 0) {
+        pid_t other = fork();
+        ASSERT(other >= 0);
+        if (other == 0) {
+            struct sockaddr_un sa;
+            char b;
+            ssize_t r;
+            int fd;
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(3);
+            fd = socket(AF_UNIX, SOCK_STREAM, 0);
+            memset(&sa, 0, sizeof sa);
+            sa.sun_family = AF_UNIX;
+            memcpy(sa.sun_path, n.path, n.len);
+            if (fd < 0 || connect(fd, (struct sockaddr *)&sa,
+                                  (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n.len)))
+                _exit(4);
+            r = read(fd, &b, 1); /* EOF (or a reset): the server closed without a word */
+            _exit(r == 0 || (r < 0 && errno == ECONNRESET) ? 0 : 5);
+        }
+        read_line(out[0], line, sizeof line);
+        snprintf(want, sizeof want, "refused pid %d uid 65534", (int)other);
+        ASSERT_STR_EQ(want, line);
+        ASSERT_EQ(other, waitpid(other, &status, 0));
+        ASSERT(WIFEXITED(status));
+        ASSERT_EQ(0, WEXITSTATUS(status));
+    } else {
+        fprintf(stderr, "SKIP (part): refusing another user needs root to become one\n");
+    }
+    kill(child, SIGTERM);
+    ASSERT_EQ(child, waitpid(child, &status, 0));
+    close(out[0]);
+}
+
 int main(void)
 {
     test_watchdog(30);
@@ -735,6 +845,7 @@ int main(void)
 #ifdef __linux__
     test_names();
     test_backlog_full();
+    test_example();
 #endif
     rmdir(tmpdir);
     return 0;
