@@ -761,7 +761,8 @@ CNET_EXTERN void cnet_server_destroy(cnet_server_t *srv);
  * server.address(): fills @p out with the bound address while listening.
  * When not listening (before 'listening', after a failed listen or a close),
  * a server that was ever asked to listen on a path gives that path (family
- * 0, port -1), as Node's address() returns its pipe name; otherwise
+ * 0, port -1; an abstract name with its leading NUL, see "Unix socket
+ * names"), as Node's address() returns its pipe name; otherwise
  * CNET_ERR_SERVER_NOT_RUNNING (Node's null).
  */
 CNET_EXTERN int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out);
@@ -1377,7 +1378,8 @@ CNET_EXTERN cnet_server_t *cnet_socket_server(const cnet_socket_t *s);
  * reset it, for client, accepted and Unix sockets alike (since 0.3). Node
  * keeps remoteAddress only if it was read while connected, and forgets
  * address() at destroy; see docs/design.md. A Unix socket's ends are paths
- * ("" for an unnamed one), with port -1 and family 0.
+ * ("" for an unnamed one; an abstract name with its leading NUL, see "Unix
+ * socket names" in section 5), with port -1 and family 0.
  * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOTCONN (never connected, or
  *   connecting again after a close).
  */
