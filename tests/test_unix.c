@@ -596,6 +596,52 @@ static void test_backlog_full(void)
     end_loop(loop);
 }
 
+/* node v20 pads abstract names to all of sun_path: the padded 108 bytes reach its server. */
+static void test_node_padded_interop(void)
+{
+    char cmd[512], line[64], padded[108];
+    cnet_loop_t *loop;
+    uname_t n;
+    rec_t *r;
+    FILE *node;
+
+    test_set_phase("abstract name: a node v20 server, reached by the padded name");
+    if (!test_have_node()) {
+        fprintf(stderr, "SKIP (part): node is not installed\n");
+        return;
+    }
+    make_name(&n, true, "node");
+    snprintf(cmd, sizeof cmd,
+             "node -e \"const s = require('net').createServer((c) => { c.end('from node'); "
+             "s.close(); }).listen('\\\\0%s', () => console.log('ready'))\"",
+             n.path + 1);
+    node = popen(cmd, "r");
+    ASSERT(node != NULL);
+    ASSERT(fgets(line, sizeof line, node) != NULL);
+    ASSERT_STR_EQ("ready\n", line);
+    loop = new_loop();
+    r = try_connect(loop, n.path, n.len); /* the exact name is not node v20's */
+    ASSERT_STR_EQ("error:ECONNREFUSED close(true)", test_log_str(&r->log));
+    free(r);
+    memset(padded, 0, sizeof padded);
+    memcpy(padded, n.path, n.len);
+    r = rec_new();
+    {
+        cnet_socket_t *s;
+        ASSERT_OK(cnet_socket_new(loop, NULL, &s));
+        rec_attach(s, r);
+        ASSERT_OK(connect_name(s, padded, sizeof padded));
+        while (!r->closes)
+            uv_run(cnet_loop_get_uv(loop), UV_RUN_ONCE);
+    }
+    ASSERT_STR_EQ("connect ready data end finish close(false)", test_log_str(&r->log));
+    ASSERT_EQ(9, r->data_len);
+    ASSERT_MEM_EQ("from node", r->data, 9);
+    free(r);
+    ASSERT_EQ(0, pclose(node));
+    end_loop(loop);
+}
+
 /* ---- peer credentials ------------------------------------------------------- */
 
 static void assert_creds(cnet_socket_t *s, pid_t pid)
@@ -845,6 +891,7 @@ int main(void)
 #ifdef __linux__
     test_names();
     test_backlog_full();
+    test_node_padded_interop();
     test_example();
 #endif
     rmdir(tmpdir);
