@@ -53,17 +53,17 @@ struct cnet_server_s {
     int backlog;
     cnet_listen_opts_t lopts; /* copy; strings below */
     char *host;
-    char *path;              /* a Unix socket name (NUL-terminated copy; path_len bytes count) */
-    size_t path_len;         /* an abstract name's NULs count: ipc/unix.c */
+    char *path;              /* a Unix socket name: a NUL-terminated copy of path_len bytes */
+    size_t path_len;         /* (an abstract name's NULs count: ipc/unix.c) */
     uv_getaddrinfo_t *gai;   /* pending lookup, or NULL */
     cnet__errinfo_t err;     /* the last error reported */
     cnet__tick_t close_tick; /* scheduling 'close' must not need memory */
     unsigned close_pending;  /* 'close' events owed (see the top of the file) */
     cnet__tick_t bind_tick;  /* the deferred bind of a listen on an IP literal */
     cnet__tick_t listening_tick;
-    char *pipe_name; /* the last listen(path)'s: address() gives it (Node's _pipeName) */
-    size_t pipe_name_len;
-    uv_timer_t *pause_timer;      /* pause(msecs), allocated by the first pause */
+    char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
+    size_t pipe_name_len;    /* its length (an abstract name's NULs count) */
+    uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
     cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
 };
 
@@ -205,9 +205,7 @@ static void tick_emit_error(cnet__tick_t *t)
     server_emit(srv, &ev);
 }
 
-/* Records the error and emits it on a later tick (never inside listen()). */
-/* The address of the server's errors: its path (an abstract name's NULs as '@'), or the bound IP.
- */
+/* The address of the server's errors: its path (an abstract name's NULs as '@'), or the IP. */
 static const char *error_address(const cnet_server_t *srv, char *buf, size_t cap)
 {
     if (srv->path) {
@@ -217,6 +215,7 @@ static const char *error_address(const cnet_server_t *srv, char *buf, size_t cap
     return srv->bound.address[0] ? srv->bound.address : NULL;
 }
 
+/* Records the error and emits it on a later tick (never inside listen()). */
 static void report_error(cnet_server_t *srv, int code, const char *syscall, int style)
 {
     char buf[CNET_ADDRSTRLEN];
