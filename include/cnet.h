@@ -652,7 +652,7 @@ CNET_EXTERN cnet_server_t *cnet_create_server(const cnet_server_opts_t *opts,
  *     decide who may connect (readable_all / writable_all widen them).
  *   - A Linux abstract name: path_len bytes starting with a NUL byte, up to
  *     108 (sun_path's size); every byte counts, NULs included:
- *         lo.path = "\0myapp"; lo.path_len = sizeof "\0myapp" - 1;  (7)
+ *         lo.path = "\0myapp"; lo.path_len = sizeof "\0myapp" - 1;  (6)
  *     It is in no filesystem: nothing to remove, gone with its last socket,
  *     and no permissions (readable_all / writable_all are refused with
  *     CNET_ERR_INVALID_ARG_VALUE, as node throws ERR_INVALID_ARG_VALUE): use
@@ -691,7 +691,7 @@ typedef struct cnet_listen_opts {
     /*
      * Since 0.3: the length of path in bytes; 0: path is NUL-terminated. With a length,
      * path may start with a NUL byte: a Linux abstract name (node's '\0name', see
-     * "Unix socket names" below), every byte of which counts; a filesystem path must
+     * "Unix socket names" above), every byte of which counts; a filesystem path must
      * then hold no NUL. Without a path it must be 0 (else CNET_ERR_INVALID_ARG_VALUE).
      */
     size_t path_len;
