@@ -550,8 +550,7 @@ static void test_names(void)
     ASSERT_OK(cnet_loop_run(loop));
     ASSERT(stat(n.path, &st) != 0 && errno == ENOENT);
 
-    cnet_server_release(srv);
-    cnet_server_destroy(srv);
+    cnet_server_release(srv); /* closed: this frees it */
     ASSERT_OK(cnet_loop_run(loop));
     end_loop(loop);
 }
