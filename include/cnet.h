@@ -587,8 +587,12 @@ CNET_EXTERN void cnet_loop_stop(cnet_loop_t *loop);
 
 /**
  * Frees @p loop. Fails with CNET_ERR_LOOP_BUSY, changing nothing, while any
- * socket or server created on it is still alive. For an adopted libuv loop
- * (cnet/uv.h) only cnet's state is freed; the uv_loop_t is handed back open.
+ * socket or server created on it is still alive (or from inside a function
+ * posted to it). For an adopted libuv loop (cnet/uv.h) only cnet's state is
+ * freed; the uv_loop_t is handed back open. Functions posted to it that
+ * never ran are called, here, with CNET_ERR_LOOP_CLOSED (cnet_loop_post);
+ * a loop kept by cnet_loop_retain() keeps its memory, and refuses posts,
+ * until the last cnet_loop_release().
  */
 CNET_EXTERN int cnet_loop_close(cnet_loop_t *loop);
 
