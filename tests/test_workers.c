@@ -236,7 +236,6 @@ static void test_reuse_port_one_loop(void)
     ASSERT_ERR(CNET_EADDRINUSE, single_last_error);
     ASSERT(cnet_server_is_listening(a) && cnet_server_is_listening(b));
     ASSERT(!cnet_server_is_listening(c));
-    /* exclusive means nothing on a loop that is not a worker's: no sharing, no error. */
     cnet_server_destroy(a);
     cnet_server_destroy(b);
     cnet_server_destroy(c);
