@@ -19,7 +19,8 @@
  * Each run opens its connections, warms up for -W seconds, measures for -d
  * seconds, then stops and prints one JSON line on stdout (diagnostics go to
  * stderr). With -p PID, the server's CPU time (utime+stime from
- * /proc/PID/stat) is sampled at both ends of the measured window and its RSS
+ * /proc/PID/stat, plus its child processes', e.g. node cluster workers) is
+ * sampled at both ends of the measured window and its RSS
  * (/proc/PID/statm) around the idle hold; with -C CORE also the softirq time
  * of the server's core and how much of the two cores other programs took.
  *
@@ -39,6 +40,7 @@
  * File map: histogram, /proc sampling, connections, TLS, per-mode handlers,
  * main loop, report, wait mode, main().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -199,8 +201,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* Server CPU time (user + system, all threads) in µs, or -1. */
-static double proc_cpu_us(pid_t pid)
+/* One process's CPU time (user + system, all threads) in µs, or -1. */
+static double proc_cpu_us_one(pid_t pid)
 {
     char path[64], buf[1024], *p;
     unsigned long ut, st;
@@ -220,6 +222,42 @@ static double proc_cpu_us(pid_t pid)
         sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * Server CPU time in µs, or -1: the process's own (all threads) plus that of
+ * its children (one level: node's cluster workers are processes forked by the
+ * primary), from /proc/PID/task/TID/children.
+ */
+static double proc_cpu_us(pid_t pid)
+{
+    double total = proc_cpu_us_one(pid);
+    char path[96];
+    struct dirent *d;
+    DIR *dir;
+
+    if (total < 0)
+        return -1;
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    if ((dir = opendir(path)) == NULL)
+        return total;
+    while ((d = readdir(dir)) != NULL) {
+        FILE *f;
+        int child;
+        if (d->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children", (int)pid, d->d_name);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        while (fscanf(f, "%d", &child) == 1) {
+            double c = proc_cpu_us_one((pid_t)child);
+            if (c > 0)
+                total += c;
+        }
+        fclose(f);
+    }
+    closedir(dir);
+    return total;
 }
 
 /* Server resident set size in KiB, or -1. */

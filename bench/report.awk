@@ -7,8 +7,18 @@
 # every server, scenario and metric the median over the repetitions is shown,
 # then the same medians divided by uv_echo's (raw libuv) and node_echo's. The
 # TLS scenarios (tls_*) list only the TLS servers (tls_*_echo), divided by
-# tls_uv_echo's (raw OpenSSL on raw libuv) and tls_node_echo's; the chart
-# shows the plain ones only.
+# tls_uv_echo's (raw OpenSSL on raw libuv) and tls_node_echo's; the
+# multi-core scenarios (mc_*) only the multi-core servers (mc_*_echo: cnet's
+# workers and node's cluster, with 1 and 2 workers), divided by the 1-worker
+# figures of cnet (mc_cnet1_echo) and node (mc_node1_echo); the chart shows
+# the plain ones only.
+
+# The kind of a server or scenario name: "tls", "mc" or "plain".
+function kind_of(name) {
+    if (name ~ /^tls_/) return "tls"
+    if (name ~ /^mc_/) return "mc"
+    return "plain"
+}
 
 function jget(line, key,    v) {
     if (!match(line, "\"" key "\":(\"[^\"]*\"|[^,}]*)"))
@@ -90,6 +100,7 @@ function scenario_metrics(sc) {
                "server_cpu_us_per_op|CPU µs/hs;server_core_us_per_op|core µs/hs;" \
                "resumed_pct|resumed %"
     sub(/^tls_/, "", sc) # tls_pp100, tls_stream, tls_idle: as their plain twins
+    sub(/^mc_/, "", sc)  # mc_pp1000 too
     if (sc ~ /^pp/)
         return "ops_per_s|msgs/s;mb_per_s|MB/s;lat_p50_us|p50 µs;lat_p99_us|p99 µs;" \
                "server_cpu_us_per_op|CPU µs/msg;server_core_us_per_op|core µs/msg"
@@ -118,6 +129,7 @@ function scenario_title(sc) {
     if (sc == "tls_hs_full") return "TLS full handshakes: connect, handshake, echo 64 B, close; 32 at a time"
     if (sc == "tls_hs_resumed") return "TLS resumed handshakes (each slot offers its last ticket); 32 at a time"
     if (sc == "tls_idle") return "Idle TLS connections: " tls_idle_conns " held open after their handshake, server RSS"
+    if (sc == "mc_pp1000") return "Many cores: ping-pong, 1000 connections, 64 B messages, 1 and 2 workers on one port"
     return sc
 }
 
@@ -389,19 +401,19 @@ END {
     # Chart blocks: throughput, server CPU per op (and idle RSS), p99 latency.
     hdr = "scenario"
     for (i = 1; i <= ns; i++)
-        if (sv[i] != "uv_echo" && sv[i] !~ /^tls_/)
+        if (sv[i] != "uv_echo" && kind_of(sv[i]) == "plain")
             hdr = hdr " " sv[i]
     blocks = 3
 
     for (k = 1; k <= nsc; k++) {
         sc = scv[k]
         # Plain scenarios list the plain servers against uv and node; TLS ones the TLS servers.
-        tls = sc ~ /^tls_/
-        base_uv = tls ? "tls_uv_echo" : "uv_echo"
-        base_node = tls ? "tls_node_echo" : "node_echo"
+        kd = kind_of(sc)
+        base_uv = kd == "tls" ? "tls_uv_echo" : kd == "mc" ? "mc_cnet1_echo" : "uv_echo"
+        base_node = kd == "tls" ? "tls_node_echo" : kd == "mc" ? "mc_node1_echo" : "node_echo"
         nkind = 0
         for (i = 1; i <= ns; i++)
-            if ((sv[i] ~ /^tls_/) == tls)
+            if (kind_of(sv[i]) == kd)
                 nkind++
         if (nkind == 0)
             continue # no server of this kind ran (e.g. TLS without OpenSSL)
@@ -423,7 +435,7 @@ END {
         print line; print sep
         for (i = 1; i <= ns; i++) {
             s = sv[i]
-            if ((s ~ /^tls_/) != tls)
+            if (kind_of(s) != kd)
                 continue
             line = "| " s " |"
             for (j = 1; j <= nm; j++)
@@ -446,7 +458,7 @@ END {
         print line; print sep
         for (i = 1; i <= ns; i++) {
             s = sv[i]
-            if ((s ~ /^tls_/) != tls)
+            if (kind_of(s) != kd)
                 continue
             line = "| " s " |"
             for (j = 1; j <= nm; j++)
@@ -455,14 +467,24 @@ END {
             print line
         }
         print ""
-        if (tls)
+        if (kd == "mc") {
+            # How two workers scale, and cnet against node's cluster at each count.
+            c1 = med["mc_cnet1_echo", 1]; c2 = med["mc_cnet2_echo", 1]
+            n1 = med["mc_node1_echo", 1]; n2 = med["mc_node2_echo", 1]
+            print "Scaling from 1 to 2 workers (msgs/s): cnet " fmt_ratio(ratio(c2, c1)) \
+                  "x, node cluster " fmt_ratio(ratio(n2, n1)) "x; cnet ÷ node: " \
+                  fmt_ratio(ratio(c1, n1)) " with 1 worker, " fmt_ratio(ratio(c2, n2)) \
+                  " with 2. The load generator shares the cores (see bench/README.md)."
+            print ""
+        }
+        if (kd != "plain")
             continue # the chart is of the plain servers
 
         # Chart rows: ratios to uv_echo ("?" when missing).
         tput = ""; cost = ""; lat = ""
         for (i = 1; i <= ns; i++) {
             s = sv[i]
-            if (s == "uv_echo" || s ~ /^tls_/)
+            if (s == "uv_echo" || kind_of(s) != "plain")
                 continue
             r = ratio(med[s, 1], med["uv_echo", 1])
             if (sc == "idle") {

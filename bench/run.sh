@@ -12,9 +12,12 @@
 #   BENCH_DURATION=S        measured seconds per run (5; quick: 1)
 #   BENCH_WARMUP=S          warm-up seconds before measuring (1; quick: 0.3)
 #   BENCH_SERVERS="..."     subset of: epoll uv libevent node cnet tls_uv tls_node tls_cnet
+#                           mc_cnet1 mc_cnet2 mc_node1 mc_node2
 #   BENCH_SCENARIOS="..."   subset of: pp1 pp100 pp1000 pp100unix stream connect idle
-#                           tls_pp100 tls_stream tls_hs_full tls_hs_resumed tls_idle
-#                           (tls_* servers run only the tls_* scenarios, the others only the rest)
+#                           tls_pp100 tls_stream tls_hs_full tls_hs_resumed tls_idle mc_pp1000
+#                           (tls_* servers run only the tls_* scenarios, mc_* servers only the
+#                           mc_* ones, the others only the rest)
+#   BENCH_MC_CPUS=LIST      cores the multi-core servers (mc_*) may use (all: 0-(nproc-1))
 #   BENCH_IDLE_CONNS=N      connections held open in the idle scenario (10000)
 #   BENCH_TLS_IDLE_CONNS=N  TLS connections held open in tls_idle (2000)
 #   BENCH_TLS_VERSION=V     1.3 (default) or 1.2: the highest version the TLS servers accept
@@ -63,8 +66,8 @@ else
     warmup=${BENCH_WARMUP:-1}
     hold=${BENCH_IDLE_HOLD:-1}
 fi
-servers=${BENCH_SERVERS:-"epoll uv libevent node cnet tls_uv tls_node tls_cnet"}
-scenarios=${BENCH_SCENARIOS:-"pp1 pp100 pp1000 pp100unix stream connect idle tls_pp100 tls_stream tls_hs_full tls_hs_resumed tls_idle"}
+servers=${BENCH_SERVERS:-"epoll uv libevent node cnet tls_uv tls_node tls_cnet mc_cnet1 mc_cnet2 mc_node1 mc_node2"}
+scenarios=${BENCH_SCENARIOS:-"pp1 pp100 pp1000 pp100unix stream connect idle tls_pp100 tls_stream tls_hs_full tls_hs_resumed tls_idle mc_pp1000"}
 idle_conns=${BENCH_IDLE_CONNS:-10000}
 tls_idle_conns=${BENCH_TLS_IDLE_CONNS:-2000}
 tls_version=${BENCH_TLS_VERSION:-1.3}
@@ -150,7 +153,7 @@ if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
     # Targets CMake did not define (no OpenSSL, no cnet_tls_echo.c yet) are
     # not attempted; the servers that need them say why they are skipped.
     known=$(cmake --build "$build" --target help 2> /dev/null)
-    for t in loadgen epoll_echo uv_echo libevent_echo cnet_echo tls_loadgen tls_uv_echo cnet_tls_echo; do
+    for t in loadgen epoll_echo uv_echo libevent_echo cnet_echo cnet_multicore_echo tls_loadgen tls_uv_echo cnet_tls_echo; do
         case $t in
         tls_* | cnet_tls_echo)
             if ! printf '%s\n' "$known" | grep -qw -- "$t"; then
@@ -174,6 +177,8 @@ tls_loadgen=$build/bench/tls_loadgen
 server_name() { echo "${1}_echo"; }
 
 is_tls() { case $1 in tls_*) return 0 ;; *) return 1 ;; esac }
+# Multi-core servers (issue 10): N workers on one port, run only by the mc_* scenarios.
+is_mc() { case $1 in mc_*) return 0 ;; *) return 1 ;; esac }
 
 # The TLS servers' certificate, made for this run in its private directory:
 # self-signed for localhost and 127.0.0.1, valid for two days. tls_ok says
@@ -252,6 +257,20 @@ server_cmd() {
         fi
         cmd=("$node_bin" "$here/peers/node_echo.js")
         ;;
+    mc_cnet[0-9]*)
+        if [ ! -x "$build/bench/cnet_multicore_echo" ]; then
+            note "$(server_name "$1") skipped: binary missing (cnet_multicore_echo did not build)"
+            return 1
+        fi
+        cmd=("$build/bench/cnet_multicore_echo" -w "${1#mc_cnet}")
+        ;;
+    mc_node[0-9]*)
+        if ! command -v "$node_bin" > /dev/null 2>&1; then
+            note "$(server_name "$1") skipped: '$node_bin' not found (install nodejs or set BENCH_NODE)"
+            return 1
+        fi
+        cmd=("$node_bin" "$here/peers/node_cluster_echo.js" -w "${1#mc_node}")
+        ;;
     epoll | uv | libevent | cnet)
         if [ ! -x "$build/bench/${1}_echo" ]; then
             local why="binary missing"
@@ -274,10 +293,14 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
     pin_server=(taskset -c "$server_cpu")
     pin_client=(taskset -c "$client_cpu")
     pin_desc="server on core $server_cpu, load generator on core $client_cpu (taskset)"
+    mc_cpus=${BENCH_MC_CPUS:-0-$(($(nproc) - 1))}
+    pin_mc=(taskset -c "$mc_cpus")
+    pin_desc="$pin_desc; multi-core servers on cores $mc_cpus"
 else
     pin_server=()
     pin_client=()
     pin_desc="not pinned (needs 2 cores and taskset)"
+    pin_mc=()
     note "server and load generator are not pinned: $pin_desc"
 fi
 
@@ -287,8 +310,9 @@ port_hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2> /dev/nu
 # start_server NAME KIND(tcp|unix): starts it, waits until it echoes, sets
 # server_pid and target. Returns 1 if it does not come up.
 start_server() {
-    local name=$1 kind=$2 _ probe=$loadgen
+    local name=$1 kind=$2 _ probe=$loadgen pin=("${pin_server[@]}")
     is_tls "$name" && probe=$tls_loadgen
+    is_mc "$name" && pin=("${pin_mc[@]}")
     for _ in 1 2 3 4 5; do
         if [ "$kind" = unix ]; then
             rm -f "$tmp/echo.sock"
@@ -296,7 +320,7 @@ start_server() {
         else
             target="127.0.0.1:$((port_lo + RANDOM % (port_hi - port_lo)))"
         fi
-        "${pin_server[@]}" "${cmd[@]}" "$target" >> "$log" 2>&1 &
+        "${pin[@]}" "${cmd[@]}" "$target" >> "$log" 2>&1 &
         server_pid=$!
         if "$probe" -m wait -t 10 "$target"; then
             return 0
@@ -356,13 +380,22 @@ scenario_args() {
         fi
         ;;
     tls_idle) kind=tcp args=(-m idle -c "$tls_idle_conns" -H "$hold") ;;
+    # Issue 10: pp1000 against the multi-core servers (1 and 2 workers).
+    mc_pp1000) kind=tcp args=(-m pingpong -c 1000 -s 64) ;;
     *) return 1 ;;
     esac
 }
 
-# Whether server $1 runs scenario $2: TLS servers run the TLS scenarios only.
+# Whether server $1 runs scenario $2: TLS servers run the TLS scenarios only,
+# multi-core servers the mc_* ones only, the others the rest.
 runs_scenario() {
-    if is_tls "$1"; then is_tls "$2"; else ! is_tls "$2"; fi
+    if is_tls "$1"; then
+        is_tls "$2"
+    elif is_mc "$1"; then
+        is_mc "$2"
+    else
+        ! is_tls "$2" && ! is_mc "$2"
+    fi
 }
 
 # Descriptors: the idle scenarios need one per connection in both processes.
@@ -425,7 +458,7 @@ for sc in $scenarios; do
         runs_scenario "$s" "$sc" && npairs=$((npairs + 1))
     done
 done
-[ "$npairs" -gt 0 ] || die "none of these servers runs any of these scenarios (tls_* servers run only tls_* scenarios)"
+[ "$npairs" -gt 0 ] || die "none of these servers runs any of these scenarios (tls_* servers run only tls_* scenarios, mc_* servers only mc_* ones)"
 est=$(awk -v n=$((reps * npairs)) -v d="$duration" -v w="$warmup" \
     'BEGIN { printf "%.0f", n * (d + w + 0.6) / 60 + 0.5 }')
 say "== ${#active[@]} servers, $nscen scenarios, $reps reps: $((reps * npairs)) runs of ${duration}s, about $est min"
@@ -548,7 +581,7 @@ awk -v servers="${active[*]}" -v scenarios="$scenarios" -v date="$(date -u '+%Y-
 
 ncols=0
 for s in "${active[@]}"; do
-    [ "$s" != uv ] && ! is_tls "$s" && ncols=$((ncols + 1)) # the chart is of the plain servers
+    [ "$s" != uv ] && ! is_tls "$s" && ! is_mc "$s" && ncols=$((ncols + 1)) # the chart is of the plain servers
 done
 if ! printf '%s\n' "${active[@]}" | grep -qx uv; then
     say "   uv_echo was not run: no ratios to raw libuv, no chart (the chart has no TLS panel)"

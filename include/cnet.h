@@ -32,6 +32,12 @@
  *
  * Threading. Every object belongs to the thread that runs its loop and must
  * only be touched from that thread. Each thread has its own default loop.
+ * The only functions that may be called from any thread are cnet_loop_post()
+ * (run a function on a loop's thread), cnet_loop_retain()/cnet_loop_release()
+ * and cnet_tls_context_retain()/cnet_tls_context_release(); plus, from a
+ * thread that owns no worker, cnet_workers_start()/cnet_workers_stop()
+ * (many loops on many cores serving one port, section 4). Everything else,
+ * on a given loop's objects, from that loop's thread.
  *
  * Lifetime. The library allocates every object and frees it itself: a socket
  * or server stays valid until the listeners of its 'close' event have
@@ -195,6 +201,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_LINE_TOO_LONG, -5151, "line exceeds the maximum length")                     \
     X(ERR_LOOP_BUSY, -5160, "loop still has objects or handles")                       \
     X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop") \
+    X(ERR_LOOP_CLOSED, -5162, "the loop is closed")                                    \
     X(ABORT_ERR, -5170, "The operation was aborted")                                   \
     X(UNKNOWN, -5999, "unknown error")
 
@@ -580,8 +587,12 @@ CNET_EXTERN void cnet_loop_stop(cnet_loop_t *loop);
 
 /**
  * Frees @p loop. Fails with CNET_ERR_LOOP_BUSY, changing nothing, while any
- * socket or server created on it is still alive. For an adopted libuv loop
- * (cnet/uv.h) only cnet's state is freed; the uv_loop_t is handed back open.
+ * socket or server created on it is still alive (or from inside a function
+ * posted to it). For an adopted libuv loop (cnet/uv.h) only cnet's state is
+ * freed; the uv_loop_t is handed back open. Functions posted to it that
+ * never ran are called, here, with CNET_ERR_LOOP_CLOSED (cnet_loop_post);
+ * a loop kept by cnet_loop_retain() keeps its memory, and refuses posts,
+ * until the last cnet_loop_release().
  */
 CNET_EXTERN int cnet_loop_close(cnet_loop_t *loop);
 
@@ -597,6 +608,127 @@ CNET_EXTERN uint64_t cnet_loop_now(const cnet_loop_t *loop);
  * Like `node script.js`: returns 0 when the program is done.
  */
 CNET_EXTERN int cnet_run(void);
+
+/* Threads: posting to a loop, and worker loops on many cores. -------------------- */
+
+/**
+ * A function run on a loop's thread by cnet_loop_post(). @p status is 0 when
+ * it runs on @p loop's thread, inside that loop's iteration (any cnet call on
+ * that loop is allowed, as in any callback); or CNET_ERR_LOOP_CLOSED when the
+ * loop was closed before it could run: it is then called once, from inside
+ * cnet_loop_close() on the closing thread, only so that @p arg can be freed
+ * (@p loop may then only be given to cnet_loop_post(), which fails).
+ * Every posted function is called exactly once, one way or the other.
+ */
+typedef void (*cnet_post_fn)(cnet_loop_t *loop, int status, void *arg);
+
+/**
+ * Runs @p fn(loop, 0, arg) on @p loop's thread, on a later iteration of that
+ * loop: never inside this call, even when called on the loop's own thread.
+ * THREAD-SAFE: callable from any thread (with cnet_loop_retain/release, the
+ * only loop functions that are). Functions posted by one thread run in the
+ * order that thread posted them; posts from several threads interleave in
+ * the order they took the loop's lock. Wakeups are coalesced: a burst of
+ * posts costs the loop one wakeup (one eventfd write and read), and each
+ * post one small allocation (cnet's allocator must then be thread-safe, as
+ * malloc is).
+ * A queued post keeps cnet_loop_run() from returning until it ran (as a
+ * queued nextTick does), but an idle loop does not wait for posts: one
+ * posted to a loop that is not running (its run returned) runs at the next
+ * cnet_loop_run() or, at cnet_loop_close(), is called with
+ * CNET_ERR_LOOP_CLOSED. A loop run by a worker (cnet_workers_start) runs
+ * until its cnet_workers_stop(). On an adopted loop (cnet/uv.h) that you
+ * uv_run() yourself, posts run while the loop runs but do not keep it alive.
+ * Racing with the loop's close: a thread that may post while the owner
+ * closes the loop must keep the loop's memory valid with cnet_loop_retain()
+ * (taken while the loop is known to be open, e.g. before the thread starts);
+ * then a post after the close returns CNET_ERR_LOOP_CLOSED and schedules
+ * nothing.
+ * @return 0; CNET_ERR_INVALID_ARG_TYPE (@p loop or @p fn NULL),
+ *   CNET_ERR_LOOP_CLOSED, CNET_ENOMEM, or libuv's uv_async_send() error.
+ */
+CNET_EXTERN int cnet_loop_post(cnet_loop_t *loop, cnet_post_fn fn, void *arg);
+
+/**
+ * Keeps @p loop's memory (not the loop: it still closes) valid past
+ * cnet_loop_close() until the matching cnet_loop_release(), so that other
+ * threads may still call cnet_loop_post() on it (which then fails with
+ * CNET_ERR_LOOP_CLOSED). THREAD-SAFE (atomic). Retain only a loop that is
+ * not yet closed; NULL is a no-op.
+ */
+CNET_EXTERN void cnet_loop_retain(cnet_loop_t *loop);
+/** Drops a cnet_loop_retain(); the last one after the close frees the memory. THREAD-SAFE. */
+CNET_EXTERN void cnet_loop_release(cnet_loop_t *loop);
+
+/** A running group of worker threads, each with its own loop (cnet_workers_start). */
+typedef struct cnet_workers_s cnet_workers_t;
+
+/**
+ * Sets worker @p index (0 .. n-1) up, on its own thread, on @p loop (that
+ * thread's default loop, so cnet_create_server() and cnet_connect() land on
+ * it too). Typically creates a server listening with
+ * cnet_listen_opts_t.reuse_port (or, without it, not exclusive: sharing one
+ * socket, see there) on the same port as the other workers. Return 0, or a
+ * negative code: cnet_workers_start() then fails with it.
+ */
+typedef int (*cnet_worker_setup_fn)(cnet_loop_t *loop, unsigned index, void *arg);
+
+/**
+ * Starts @p n worker threads (1..1024), one cnet loop each; the threads run
+ * their loops until cnet_workers_stop(), whatever is or is not open on them
+ * (they do not stop when nothing is ref'd). Each thread calls @p setup(loop,
+ * index, arg) first. The setups run one after the other, in index order, each
+ * on its own worker's thread: worker i starts only once setup i-1 returned 0,
+ * so a setup may use what an earlier one did (the port worker 0 was given,
+ * say: pass it through @p arg, which every setup shares). This returns when
+ * every setup returned. Errors that arrive later, as events (a bind's
+ * EADDRINUSE, 'error' on the worker's server), are the setup's listeners' to
+ * handle on the worker's thread.
+ * Process-wide state (cnet_replace_allocator, cnet_set_log, the Happy
+ * Eyeballs defaults) is set before workers start. Worker threads start with
+ * the caller's signal mask: block SIGINT/SIGTERM first to take them only in
+ * the thread that waits (sigwait) and calls cnet_workers_stop().
+ * @return 0 and *out; or, with *out NULL and every worker already stopped
+ *   (as cnet_workers_stop() does): the first failing setup's code (nothing
+ *   of worker i+1 and later ran), CNET_ERR_INVALID_ARG_TYPE (setup or out
+ *   NULL), CNET_ERR_OUT_OF_RANGE (n), CNET_ENOMEM, or a thread's creation
+ *   error.
+ */
+CNET_EXTERN int cnet_workers_start(unsigned n, cnet_worker_setup_fn setup, void *arg,
+                                   cnet_workers_t **out);
+
+/**
+ * Stops every worker, waits for their threads and frees @p w. Each worker's
+ * loop gets a posted shutdown: every server on it is closed (as
+ * cnet_server_destroy(): it stops accepting), every socket is destroyed
+ * (node's socket.destroy(): writes still queued are cancelled, 'close'
+ * follows), and so is any socket that appears during the shutdown (a
+ * connect in progress once it gets its handle, a reconnect from a 'close'
+ * listener); the events ('close' and the write callbacks' ECANCELED) run on
+ * the worker's thread as usual. Then the loop closes, functions still posted
+ * to it get CNET_ERR_LOOP_CLOSED, and the thread ends. For a graceful drain
+ * (end() and wait for 'finish'), post your own shutdown to each loop first
+ * and call this once it is done. An object kept alive without a libuv
+ * handle (a retain not released, a socket that never connected and was
+ * never destroyed, a custom lookup never answered) keeps its loop from
+ * closing: that loop is leaked, with an error logged, and the thread ends
+ * anyway.
+ * Call it from a thread that is not one of @p w's workers (it joins them).
+ * @return 0; CNET_ERR_INVALID_ARG_TYPE (NULL); CNET_ERR_WRONG_THREAD (called
+ *   on a worker of @p w: nothing is done).
+ */
+CNET_EXTERN int cnet_workers_stop(cnet_workers_t *w);
+
+/** The number of workers of @p w (0 for NULL). THREAD-SAFE. */
+CNET_EXTERN unsigned cnet_workers_count(const cnet_workers_t *w);
+
+/**
+ * Worker @p index's loop (NULL when out of range), to cnet_loop_post() to it
+ * from any thread. THREAD-SAFE. The pointer stays valid (retained) until
+ * cnet_workers_stop() returns; a post during the stop, after that worker's
+ * loop closed, fails with CNET_ERR_LOOP_CLOSED.
+ */
+CNET_EXTERN cnet_loop_t *cnet_workers_loop(const cnet_workers_t *w, unsigned index);
 
 /* ------------------------------------------------------------------------
  * 5. SERVERS
@@ -695,6 +827,29 @@ typedef struct cnet_listen_opts {
      * then hold no NUL. Without a path it must be 0 (else CNET_ERR_INVALID_ARG_VALUE).
      */
     size_t path_len;
+    /* Since 0.3: node 22's reusePort (TCP only; ignored with a path, as node). SO_REUSEPORT
+     * is set on the socket before its bind, so several servers (of this process, one per
+     * worker loop, or of others of the same user) may listen on the same address and
+     * port; the kernel gives each new connection to one of them, chosen by a hash of
+     * its 4-tuple (source and destination address and port): an even spread over many
+     * clients, but one client's connections from a fixed source port always land on
+     * the same server, and a server that stops accepting keeps receiving its share.
+     * With port 0 each server gets its own new port: listen on the port the first got.
+     * A failing setsockopt is an 'error' with its code (syscall "listen"), as a failed
+     * bind. Each such server binds its own socket (exclusive is moot). */
+    bool reuse_port;
+    /* Since 0.3: node's exclusive, for servers on a worker loop (cnet_workers_start; no
+     * effect on any other loop, where every listen binds its own socket as in a node
+     * process that is not a cluster worker). false (node's default): the workers'
+     * TCP listens on the same host and port (port 0 included, as node's cluster) share
+     * ONE listening socket, bound by the first and dup()'d into the others' loops;
+     * every loop polls it, a new connection wakes every idle loop and the first
+     * accept() takes it (the others find EAGAIN): no even spread is guaranteed, a
+     * busy loop simply accepts less (balance by load, at the price of wasted
+     * wakeups). The socket closes with the last server that shares it.
+     * true: this server binds its own socket (EADDRINUSE if another has the port,
+     * unless reuse_port). Paths are never shared (each listen binds the path). */
+    bool exclusive;
 } cnet_listen_opts_t;
 #define CNET_LISTEN_OPTS_INIT CNET__OPTS_INIT(cnet_listen_opts_t)
 

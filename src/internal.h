@@ -12,6 +12,7 @@
 #define CNET_INTERNAL_H
 
 #include <cnet.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 #include <uv.h>
@@ -124,6 +125,30 @@ struct cnet__tick {
 
 #define CNET__READ_BUF_SIZE (64 * 1024)
 
+/* A function posted to a loop from any thread (cnet_loop_post), queued under post_lock. */
+typedef struct cnet__post cnet__post_t;
+struct cnet__post {
+    cnet__post_t *next;
+    cnet_post_fn fn;
+    void *arg;
+    bool embedded; /* lives in its owner (workers.c): never freed by the queue */
+};
+
+/*
+ * A group of loops that share listening sockets (src/ipc/workers.c, node's
+ * cluster handles): a TCP listen() that is neither exclusive nor reuse_port
+ * asks the loop's group for the socket bound to its address. get() gives a
+ * dup of the group's socket (bound and listening on the first call for that
+ * key) and a ticket, or a negative code; put() returns the ticket when the
+ * server's handle closes (the last one closes the group's socket).
+ */
+typedef struct cnet__listen_share {
+    int (*get)(void *ctx, const struct sockaddr *sa, bool ipv6_only, int backlog, int *fd,
+               void **ticket);
+    void (*put)(void *ctx, void *ticket);
+    void *ctx;
+} cnet__listen_share_t;
+
 struct cnet_loop_s {
     uv_loop_t *uv;
     uv_loop_t uv_storage; /* used when the loop is ours */
@@ -138,6 +163,14 @@ struct cnet_loop_s {
     uv_check_t tick_check;
     bool ticks_active;
     bool in_run;
+    bool in_post;                      /* posted functions are running */
+    const cnet__listen_share_t *share; /* the loop's worker group, or NULL */
+    /* cnet_loop_post(): the only part of a loop other threads touch. */
+    uv_mutex_t post_lock;
+    uv_async_t post_async;               /* unref'd unless cnet__loop_hold() */
+    cnet__post_t *post_head, *post_tail; /* under post_lock */
+    bool post_closed;                    /* under post_lock: cnet_loop_close() ran */
+    atomic_int xrefs;                    /* the struct's memory: 1 until close, + retains */
 };
 
 /* Queues @p fn; @p obj is retained through @p ops until fn has run. */
@@ -147,6 +180,10 @@ cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj,
 void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
                          const cnet__ref_ops_t *ops);
 cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop);
+/* Queues an embedded post (cannot fail for lack of memory); 0 or CNET_ERR_LOOP_CLOSED. */
+int cnet__loop_post_embedded(cnet_loop_t *loop, cnet__post_t *p);
+/* Whether the loop's post handle keeps cnet_loop_run() going (workers: until stopped). */
+void cnet__loop_hold(cnet_loop_t *loop, bool hold);
 
 /* Blocks SIGPIPE in this thread around a write that libuv may make at once. */
 typedef struct {
@@ -438,6 +475,8 @@ void cnet__server_retain(cnet_server_t *srv);
 void cnet__server_release(cnet_server_t *srv);
 void cnet__server_connection_closed(cnet_server_t *srv);
 void cnet__server_emit(cnet_server_t *srv, const cnet_event_t *ev);
+/* The server whose listening handle @p h is, or NULL (workers.c's stop walks the handles). */
+cnet_server_t *cnet__server_from_handle(uv_handle_t *h);
 
 /* ---- addresses (addr.c) ------------------------------------------------- */
 

@@ -8,6 +8,13 @@
  * loop phase. A uv_check handle drains the queue after each poll phase; a
  * uv_idle handle, active only while the queue is non-empty, keeps poll from
  * blocking (and drains ticks queued by timers before poll).
+ *
+ * Posts (cnet_loop_post) are the one door into a loop from other threads: a
+ * mutex-protected FIFO and a uv_async_t. Only a post that finds the queue
+ * empty sends the wakeup (and uv_async_send coalesces further), under the
+ * lock, so a close (which flips post_closed under the same lock before it
+ * closes the async handle) never races a send. The loop struct's memory is
+ * reference counted (xrefs) so a retained loop can refuse posts after close.
  */
 #include "internal.h"
 
@@ -19,6 +26,7 @@
 static _Thread_local cnet_loop_t *default_loop;
 
 static void tick_drain(cnet_loop_t *loop);
+static void on_post_async(uv_async_t *h);
 
 static void on_tick_idle(uv_idle_t *h)
 {
@@ -32,9 +40,23 @@ static void on_tick_check(uv_check_t *h)
 
 static int loop_setup(cnet_loop_t *loop)
 {
+    int err;
+
     loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE);
     if (!loop->read_buf)
         return CNET_ENOMEM;
+    if ((err = uv_mutex_init(&loop->post_lock)) != 0) {
+        cnet__free(loop->read_buf);
+        return cnet__err_from_uv(err);
+    }
+    if ((err = uv_async_init(loop->uv, &loop->post_async, on_post_async)) != 0) {
+        uv_mutex_destroy(&loop->post_lock);
+        cnet__free(loop->read_buf);
+        return cnet__err_from_uv(err);
+    }
+    loop->post_async.data = loop;
+    uv_unref((uv_handle_t *)&loop->post_async); /* posts alone do not keep a loop running */
+    atomic_init(&loop->xrefs, 1);
     uv_idle_init(loop->uv, &loop->tick_idle);
     uv_check_init(loop->uv, &loop->tick_check);
     loop->tick_idle.data = loop;
@@ -64,7 +86,8 @@ int cnet_loop_new(cnet_loop_t **out)
     loop->owned = true;
     err = loop_setup(loop);
     if (err) {
-        uv_loop_close(loop->uv);
+        if (uv_loop_close(loop->uv) != 0)
+            cnet__log(CNET_LOG_ERROR, "loop: uv_loop_close failed after a failed setup");
         cnet__free(loop);
         return err;
     }
@@ -126,12 +149,45 @@ static void on_internal_close(uv_handle_t *h)
     CNET__UNUSED(h);
 }
 
+static void loop_free_struct(cnet_loop_t *loop)
+{
+    uv_mutex_destroy(&loop->post_lock);
+    cnet__free(loop);
+}
+
+void cnet_loop_retain(cnet_loop_t *loop)
+{
+    if (loop)
+        atomic_fetch_add_explicit(&loop->xrefs, 1, memory_order_relaxed);
+}
+
+void cnet_loop_release(cnet_loop_t *loop)
+{
+    if (loop && atomic_fetch_sub_explicit(&loop->xrefs, 1, memory_order_acq_rel) == 1)
+        loop_free_struct(loop);
+}
+
 int cnet_loop_close(cnet_loop_t *loop)
 {
+    cnet__post_t *p, *next;
+
     if (!loop)
         return CNET_ERR_INVALID_ARG_TYPE;
-    if (loop->alive || loop->tick_head || loop->in_run)
+    if (loop->alive || loop->tick_head || loop->in_run || loop->in_post)
         return CNET_ERR_LOOP_BUSY;
+    /* From here on posts fail; what was posted but never ran is cancelled below. */
+    uv_mutex_lock(&loop->post_lock);
+    loop->post_closed = true;
+    p = loop->post_head;
+    loop->post_head = loop->post_tail = NULL;
+    uv_mutex_unlock(&loop->post_lock);
+    uv_close((uv_handle_t *)&loop->post_async, on_internal_close);
+    for (; p; p = next) {
+        next = p->next;
+        p->fn(loop, CNET_ERR_LOOP_CLOSED, p->arg);
+        if (!p->embedded)
+            cnet__free(p);
+    }
     uv_close((uv_handle_t *)&loop->tick_idle, on_internal_close);
     uv_close((uv_handle_t *)&loop->tick_check, on_internal_close);
     /* Let libuv finish our closes (and any timer a socket left closing). */
@@ -147,8 +203,83 @@ int cnet_loop_close(cnet_loop_t *loop)
     cnet__strbuf_free(&loop->text);
     if (loop == default_loop)
         default_loop = NULL;
-    cnet__free(loop);
+    cnet_loop_release(loop); /* the loop's own reference: retains keep the memory */
     return 0;
+}
+
+/* ---- posts from other threads ------------------------------------------- */
+
+int cnet__loop_post_embedded(cnet_loop_t *loop, cnet__post_t *p)
+{
+    bool was_empty;
+    int err = 0;
+
+    p->next = NULL;
+    uv_mutex_lock(&loop->post_lock);
+    if (loop->post_closed) {
+        uv_mutex_unlock(&loop->post_lock);
+        return CNET_ERR_LOOP_CLOSED;
+    }
+    was_empty = loop->post_head == NULL;
+    if (loop->post_tail)
+        loop->post_tail->next = p;
+    else
+        loop->post_head = p;
+    loop->post_tail = p;
+    /* Under the lock: the handle cannot be closing (close flips post_closed first). A
+     * non-empty queue already has its wakeup on the way (or its drain running). */
+    if (was_empty && (err = uv_async_send(&loop->post_async)) != 0)
+        loop->post_head = loop->post_tail = NULL;
+    uv_mutex_unlock(&loop->post_lock);
+    return err ? cnet__err_from_uv(err) : 0;
+}
+
+int cnet_loop_post(cnet_loop_t *loop, cnet_post_fn fn, void *arg)
+{
+    cnet__post_t *p;
+    int err;
+
+    if (!loop || !fn)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!(p = cnet__malloc(sizeof *p)))
+        return CNET_ENOMEM;
+    p->fn = fn;
+    p->arg = arg;
+    p->embedded = false;
+    if ((err = cnet__loop_post_embedded(loop, p)) != 0)
+        cnet__free(p);
+    return err;
+}
+
+/* Runs what was posted before this wakeup; later posts send their own wakeup. */
+static void on_post_async(uv_async_t *h)
+{
+    cnet_loop_t *loop = h->data;
+    cnet__post_t *p, *next;
+    bool nested = loop->in_post;
+
+    uv_mutex_lock(&loop->post_lock);
+    p = loop->post_head;
+    loop->post_head = loop->post_tail = NULL;
+    uv_mutex_unlock(&loop->post_lock);
+    loop->in_post = true;
+    for (; p; p = next) {
+        next = p->next;
+        /* An embedded post may be queued again by its own fn: read before calling. */
+        bool embedded = p->embedded;
+        p->fn(loop, 0, p->arg);
+        if (!embedded)
+            cnet__free(p);
+    }
+    loop->in_post = nested;
+}
+
+void cnet__loop_hold(cnet_loop_t *loop, bool hold)
+{
+    if (hold)
+        uv_ref((uv_handle_t *)&loop->post_async);
+    else
+        uv_unref((uv_handle_t *)&loop->post_async);
 }
 
 /* ---- SIGPIPE ------------------------------------------------------------
@@ -189,6 +320,16 @@ void cnet__sigpipe_restore(cnet__sigpipe_guard_t *g)
 
 /* ---- running ------------------------------------------------------------ */
 
+static bool posts_pending(cnet_loop_t *loop)
+{
+    bool pending;
+
+    uv_mutex_lock(&loop->post_lock);
+    pending = loop->post_head != NULL;
+    uv_mutex_unlock(&loop->post_lock);
+    return pending;
+}
+
 static int run_mode(cnet_loop_t *loop, uv_run_mode mode)
 {
     cnet__sigpipe_guard_t g;
@@ -198,7 +339,16 @@ static int run_mode(cnet_loop_t *loop, uv_run_mode mode)
     if (!nested)
         cnet__sigpipe_block(&g);
     loop->in_run = true;
-    r = uv_run(loop->uv, mode);
+    /* Posts keep a run going: libuv does not iterate a loop that has nothing ref'd,
+     * so what was posted to an otherwise idle loop is run here, and the run goes on
+     * with whatever it started. (A post arriving after this returned waits.) */
+    while ((r = uv_run(loop->uv, mode)) == 0 && posts_pending(loop)) {
+        on_post_async(&loop->post_async);
+        if (mode != UV_RUN_DEFAULT) {
+            r = 1;
+            break;
+        }
+    }
     loop->in_run = nested;
     if (!nested)
         cnet__sigpipe_restore(&g);

@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -65,6 +66,7 @@ struct cnet_server_s {
     size_t pipe_name_len;    /* its length (an abstract name's NULs count) */
     uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
     cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
+    void *share_ticket;           /* the worker group's shared socket we dup()'d, or NULL */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
@@ -402,6 +404,15 @@ static void tick_listening(cnet__tick_t *t)
 
 static void maybe_emit_close(cnet_server_t *srv);
 
+/* After uv_close() of a handle on the group's socket (libuv closed our dup at once). */
+static void share_put(cnet_server_t *srv)
+{
+    if (srv->share_ticket) {
+        srv->loop->share->put(srv->loop->share->ctx, srv->share_ticket);
+        srv->share_ticket = NULL;
+    }
+}
+
 static void on_failed_handle_closed(uv_handle_t *h)
 {
     cnet_server_t *srv = h->data;
@@ -436,6 +447,7 @@ static void listen_failed(cnet_server_t *srv, int code, const char *syscall)
     srv->flags |= SRV_HANDLE_CLOSING;
     cnet__server_retain(srv);
     uv_close(&srv->h.handle, on_failed_handle_closed);
+    share_put(srv);
 }
 
 static void listen_on_handle(cnet_server_t *srv)
@@ -465,7 +477,11 @@ static void listen_tcp_addr(cnet_server_t *srv, const struct sockaddr *sa)
     int len = sizeof ss, err;
 
     cnet__addr_from_sockaddr(sa, sizeof(struct sockaddr_storage), &srv->bound);
-    err = uv_tcp_init(srv->loop->uv, &srv->h.tcp);
+    /* reuse_port needs the socket before its bind: libuv 1.44 has no flag for it. */
+    if (srv->lopts.reuse_port)
+        err = uv_tcp_init_ex(srv->loop->uv, &srv->h.tcp, sa->sa_family);
+    else
+        err = uv_tcp_init(srv->loop->uv, &srv->h.tcp);
     if (err) {
         listen_failed(srv, cnet__err_from_uv(err), "listen");
         return;
@@ -475,6 +491,39 @@ static void listen_tcp_addr(cnet_server_t *srv, const struct sockaddr *sa)
     /* Node passes ipv6Only only with a host: without one it listens dual-stack. */
     if (sa->sa_family == AF_INET6 && srv->lopts.ipv6_only && srv->host)
         flags |= UV_TCP_IPV6ONLY;
+    if (srv->loop->share && !srv->lopts.exclusive && !srv->lopts.reuse_port) {
+        /* A worker loop: the group's socket for this address, bound by the first asker. */
+        const cnet__listen_share_t *sh = srv->loop->share;
+        int fd = -1;
+        err = sh->get(sh->ctx, sa, (flags & UV_TCP_IPV6ONLY) != 0, srv->backlog, &fd,
+                      &srv->share_ticket);
+        if (err) {
+            listen_failed(srv, err, "listen");
+            return;
+        }
+        if ((err = uv_tcp_open(&srv->h.tcp, fd)) != 0) {
+            close(fd); /* not libuv's yet */
+            listen_failed(srv, cnet__err_from_uv(err), "listen");
+            return;
+        }
+        listen_on_handle(srv);
+        if ((srv->flags & SRV_LISTENING) &&
+            uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+            cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
+        return;
+    }
+    if (srv->lopts.reuse_port) {
+        uv_os_fd_t fd;
+        int on = 1;
+        if ((err = uv_fileno(&srv->h.handle, &fd)) != 0) {
+            listen_failed(srv, cnet__err_from_uv(err), "listen");
+            return;
+        }
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+            listen_failed(srv, -errno, "listen");
+            return;
+        }
+    }
     err = uv_tcp_bind(&srv->h.tcp, sa, flags);
     if (err) {
         listen_failed(srv, cnet__err_from_uv(err), "listen");
@@ -862,6 +911,7 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
         srv->flags |= SRV_HANDLE_CLOSING;
         cnet__server_retain(srv);
         uv_close(&srv->h.handle, on_listener_closed);
+        share_put(srv);
     }
     if (srv->connections == 0)
         srv->close_pending++; /* Node's _emitCloseIfDrained() at every close() */
@@ -887,6 +937,12 @@ void cnet_server_destroy(cnet_server_t *srv)
 }
 
 /* ---- accessors ------------------------------------------------------------ */
+
+cnet_server_t *cnet__server_from_handle(uv_handle_t *h)
+{
+    cnet_server_t *srv = h->data;
+    return srv && &srv->h.handle == h ? srv : NULL;
+}
 
 int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out)
 {
