@@ -1878,7 +1878,7 @@ CNET_EXTERN int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool de
  * SNI (node's SNICallback(servername, cb)). With cnet_server_opts_t.sni_callback,
  * each accepted connection whose ClientHello names a server calls it once,
  * on the loop's thread, with the socket, the name (borrowed for the call)
- * and sni_arg; a client that sends no name (node never sends one for an IP
+ * and sni_arg; a client that sends no name (no servername, or an IP
  * address) does not call it and gets the server's context. The handshake
  * waits until cnet_tls_sni_done() answers, from inside the callback or
  * later (a timer, a lookup, a reload). To answer after the callback
