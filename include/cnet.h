@@ -176,6 +176,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_INVALID_ARG_VALUE, -5101, "an argument has an invalid value")                \
     X(ERR_OUT_OF_RANGE, -5102, "a value is out of range")                              \
     X(ERR_MISSING_ARGS, -5103, "a required argument is missing")                       \
+    X(ERR_MULTIPLE_CALLBACK, -5104, "Callback called multiple times")                  \
     X(ERR_SOCKET_BAD_PORT, -5110, "Port should be >= 0 and < 65536")                   \
     X(ERR_INVALID_IP_ADDRESS, -5111, "Invalid IP address")                             \
     X(ERR_SOCKET_CLOSED, -5112, "Socket is closed")                                    \
@@ -734,6 +735,12 @@ CNET_EXTERN cnet_loop_t *cnet_workers_loop(const cnet_workers_t *w, unsigned ind
  * 5. SERVERS
  * ------------------------------------------------------------------------ */
 
+/* A TLS server's SNI and ALPN callbacks (cnet_server_opts_t.sni_callback and
+ * .alpn_callback; section 12). */
+typedef void (*cnet_tls_sni_cb)(cnet_socket_t *s, const char *servername, void *arg);
+typedef const char *(*cnet_tls_alpn_cb)(cnet_socket_t *s, const char *servername,
+                                        const char *const *protocols, size_t count, void *arg);
+
 /** net.createServer() options. Start from CNET_SERVER_OPTS_INIT (see "Options structs"). */
 typedef struct cnet_server_opts {
     size_t size;           /* sizeof the struct: set by CNET_SERVER_OPTS_INIT */
@@ -748,19 +755,39 @@ typedef struct cnet_server_opts {
      * by the server, see section 10); NULL: plain. 'connection' still comes at accept;
      * 'secureConnection' (connection: the socket) once its handshake is done, and
      * 'tlsClientError' (connection, error) when it fails: that socket then closes
-     * without an 'error' of its own and the server keeps serving, as node's. */
+     * without an 'error' of its own and the server keeps serving, as node's. A
+     * connection destroyed without an error before its handshake is done (the client
+     * went away, cnet_socket_destroy() from a callback) is also a 'tlsClientError':
+     * CNET_ECONNRESET "socket hang up", before its 'close', as node's. Replaceable
+     * while the server runs: cnet_server_set_secure_context(). */
     struct cnet_tls_context_s *tls;
     /* Since 0.3, with tls: node's handshakeTimeout. A handshake not done after it is a
      * 'tlsClientError' CNET_ERR_TLS_HANDSHAKE_TIMEOUT ("TLS handshake timeout") and the
      * socket is destroyed. 0: 120000 (node's default). */
     unsigned handshake_timeout_ms;
+    /* Since 0.3, with tls: node's SNICallback(servername, cb). Called (with sni_arg) for
+     * each connection whose client sent a server name, before the certificate is chosen;
+     * the handshake waits until cnet_tls_sni_done() answers, now or later (section 12).
+     * NULL: every connection uses the server's context. */
+    cnet_tls_sni_cb sni_callback;
+    void *sni_arg;
+    /* Since 0.3, with tls: node's ALPNCallback({servername, protocols}). Called (with
+     * alpn_arg) for each connection whose client offers ALPN; returns the protocol to use
+     * or NULL to refuse them all (section 12). Mutually exclusive with the context's
+     * alpn_protocols: CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS. NULL: the context's list. */
+    cnet_tls_alpn_cb alpn_callback;
+    void *alpn_arg;
 } cnet_server_opts_t;
 #define CNET_SERVER_OPTS_INIT CNET__OPTS_INIT(cnet_server_opts_t)
 
 /**
  * net.createServer(): a new server on @p loop (NULL: the thread's default).
- * Emits: 'listening', 'connection', 'drop', 'error', 'close'.
- * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE (out is NULL).
+ * Emits: 'listening', 'connection', 'drop', 'error', 'close' (and, with
+ * opts->tls, 'secureConnection', 'tlsClientError').
+ * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE (out is NULL),
+ *   CNET_ERR_INVALID_ARG_VALUE (options struct),
+ *   CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS (alpn_callback with a context
+ *   that has alpn_protocols, as node's tls.createServer throws).
  */
 CNET_EXTERN int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts,
                                 cnet_server_t **out);
@@ -1984,9 +2011,9 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  *     client receives; 'keylog' (data: one NSS key log line, with its
  *     newline) when listened to.
  *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
- * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms.
- * Not yet: SNI and ALPN callbacks on a server, setSecureContext, a
- * checkServerIdentity hook, renegotiation (refused).
+ * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms;
+ * its SNI and ALPN callbacks and setSecureContext are below the socket calls.
+ * Not yet: a checkServerIdentity hook, renegotiation (refused).
  * ------------------------------------------------------------------------ */
 
 /** Per-connection TLS options. Start from CNET_TLS_SOCKET_OPTS_INIT. */
@@ -2076,6 +2103,77 @@ CNET_EXTERN void cnet_tls_free(void *p);
  */
 CNET_EXTERN int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool detailed,
                                                  const cnet_tls_cert_t **out);
+
+/* TLS servers: SNI, ALPN, setSecureContext. ------------------------------------
+ *
+ * SNI (node's SNICallback(servername, cb)). With cnet_server_opts_t.sni_callback,
+ * each accepted connection whose ClientHello names a server calls it once,
+ * on the loop's thread, with the socket, the name (borrowed for the call)
+ * and sni_arg; a client that sends no name (no servername, or an IP
+ * address) does not call it and gets the server's context. The handshake
+ * waits until cnet_tls_sni_done() answers, from inside the callback or
+ * later (a timer, a lookup, a reload). To answer after the callback
+ * returned, keep the socket with cnet_socket_retain() and release it after
+ * answering: meanwhile it may close (the client goes away, the handshake
+ * timeout, a destroy; the server's 'tlsClientError' reports it) and is
+ * otherwise freed after its 'close'. Closing the server does not touch a
+ * pending connection (as node's close(): it finishes or fails as any other).
+ *
+ * ALPN (node v20's ALPNCallback({servername, protocols})). With
+ * cnet_server_opts_t.alpn_callback, each connection whose client offers
+ * ALPN calls it once during the handshake with the socket, the SNI name
+ * (NULL without one: node's false), the client's @p count protocols in the
+ * client's order (borrowed for the call) and alpn_arg. It returns one of
+ * them (compared by content; the pointer is read before the callback's
+ * caller returns), or NULL to refuse them all: the handshake fails with a
+ * fatal no_application_protocol alert ('tlsClientError'
+ * CNET_ERR_SSL_NO_APPLICATION_PROTOCOL, the client's 'error'
+ * CNET_ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL). A name the client did
+ * not offer fails it with 'tlsClientError'
+ * CNET_ERR_TLS_ALPN_CALLBACK_INVALID_RESULT, node's message ("ALPN callback
+ * returned a value (x) that did not match any of the client's offered
+ * protocols (a, b)"), and the socket closes without an alert (the client
+ * sees ECONNRESET), as node. The callback replaces the ALPN list: the
+ * server's context may have none (CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS)
+ * and a context chosen by SNI has its list ignored. Either callback may
+ * destroy the socket or close the server. */
+
+/**
+ * The SNI callback's answer for @p s (node's cb(err, context)):
+ *   - @p err 0, @p ctx NULL: the server's context stays;
+ *   - @p err 0, @p ctx: the connection uses @p ctx (retained by the socket):
+ *     its certificate chain and key, and its CAs for client certificates;
+ *   - @p err < 0: the handshake fails, as node's destroy(err): the server
+ *     emits 'tlsClientError' with @p err and @p message (copied; NULL: the
+ *     code's message), the socket closes without an alert, and the client
+ *     sees ECONNRESET "Client network socket disconnected before secure TLS
+ *     connection was established". @p ctx is ignored.
+ * Answered inside the callback, it applies when the callback returns;
+ * later, the handshake goes on at the next loop turn (nothing runs inside
+ * this call).
+ * @return 0, or (nothing done): CNET_ERR_INVALID_ARG_TYPE (NULL @p s),
+ *   CNET_ERR_INVALID_ARG_VALUE (@p err > 0), CNET_ERR_TLS_INVALID_STATE
+ *   (no question was asked on @p s), CNET_ERR_MULTIPLE_CALLBACK (answered
+ *   already; node instead destroys the socket with ERR_MULTIPLE_CALLBACK),
+ *   CNET_ERR_SOCKET_CLOSED (the socket was destroyed meanwhile: the answer
+ *   is dropped, as node's, and the question counts as answered),
+ *   CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_tls_sni_done(cnet_socket_t *s, cnet_tls_context_t *ctx, int err,
+                                  const char *message);
+
+/**
+ * server.setSecureContext(options): connections that @p srv accepts from
+ * now on use @p ctx (retained; the previous context is released), to reload
+ * a certificate without a restart. Connections already accepted keep the
+ * context they started with, those still in their handshake too (node also
+ * decides at accept). Allowed at any time, also while not listening.
+ * @return 0, or (nothing changed): CNET_ERR_INVALID_ARG_TYPE (NULL @p srv),
+ *   CNET_ERR_TLS_INVALID_CONTEXT (NULL @p ctx, or a plain server: node's
+ *   net.Server has no setSecureContext), CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS
+ *   (@p srv has an alpn_callback and @p ctx alpn_protocols), CNET_ERR_NO_CRYPTO.
+ */
+CNET_EXTERN int cnet_server_set_secure_context(cnet_server_t *srv, cnet_tls_context_t *ctx);
 
 #ifdef __cplusplus
 }

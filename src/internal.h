@@ -434,8 +434,11 @@ bool cnet__tls_sock_may_shutdown(cnet_socket_t *s);
 void cnet__tls_sock_connected(cnet_socket_t *s);
 void cnet__tls_sock_resumed(cnet_socket_t *s);
 void cnet__tls_sock_free(cnet_socket_t *s);
-/* Server: makes an accepted socket TLS on @p ctx. 0 or a negative code. */
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms);
+/* Server: makes an accepted socket TLS on @p o->tls, with @p o's handshake timeout and SNI
+ * and ALPN callbacks. 0 or a negative code. */
+int cnet__tls_sock_accepted(cnet_socket_t *s, const cnet_server_opts_t *o);
+/* Whether @p ctx has an ALPN list of its own (alpn_protocols; false without TLS). */
+bool cnet__tls_context_has_alpn(const cnet_tls_context_t *ctx);
 /* destroy(): stops what the TLS state runs (the handshake timer). */
 void cnet__tls_sock_destroyed(cnet_socket_t *s);
 

@@ -162,6 +162,8 @@ int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_serv
     *out = NULL;
     if (opts && (err = cnet__opts_load(&o, sizeof o, opts, CNET__SERVER_OPTS_V1)) != 0)
         return err;
+    if (o.tls && o.alpn_callback && cnet__tls_context_has_alpn(o.tls))
+        return CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS; /* node's createServer throws */
     loop = cnet__loop_or_default(loop);
     if (!loop)
         return CNET_ENOMEM;
@@ -291,8 +293,7 @@ static void accept_one(cnet_server_t *srv)
     if (srv->opts.pause_on_connect)
         s->flags |= CNET__S_PAUSED;
     cnet__socket_touch(s);
-    if (srv->opts.tls &&
-        (err = cnet__tls_sock_accepted(s, srv->opts.tls, srv->opts.handshake_timeout_ms)) != 0) {
+    if (srv->opts.tls && (err = cnet__tls_sock_accepted(s, &srv->opts)) != 0) {
         cnet__socket_destroy(s, 0, NULL);
         report_error(srv, err, "accept", CNET__MSG_PLAIN);
         return;
@@ -998,6 +999,26 @@ int cnet_server_set_max_connections(cnet_server_t *srv, int max)
         return CNET_ERR_OUT_OF_RANGE;
     srv->max_connections = max;
     return 0;
+}
+
+int cnet_server_set_secure_context(cnet_server_t *srv, cnet_tls_context_t *ctx)
+{
+    if (!srv)
+        return CNET_ERR_INVALID_ARG_TYPE;
+#if !CNET_HAVE_TLS
+    CNET__UNUSED(ctx);
+    return CNET_ERR_NO_CRYPTO;
+#else
+    if (!ctx || !srv->opts.tls)
+        return CNET_ERR_TLS_INVALID_CONTEXT; /* a plain server stays plain */
+    if (srv->opts.alpn_callback && cnet__tls_context_has_alpn(ctx))
+        return CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS;
+    /* Accepted sockets hold their own reference: only new connections see the change. */
+    cnet_tls_context_retain(ctx);
+    cnet_tls_context_release(srv->opts.tls);
+    srv->opts.tls = ctx;
+    return 0;
+#endif
 }
 
 void cnet_server_ref(cnet_server_t *srv)

@@ -116,9 +116,19 @@ void cnet__tls_sock_destroyed(cnet_socket_t *s)
 {
     CNET__UNUSED(s);
 }
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms)
+int cnet__tls_sock_accepted(cnet_socket_t *s, const cnet_server_opts_t *o)
 {
-    CNET__UNUSED(s), CNET__UNUSED(ctx), CNET__UNUSED(timeout_ms);
+    CNET__UNUSED(s), CNET__UNUSED(o);
+    return CNET_ERR_NO_CRYPTO;
+}
+bool cnet__tls_context_has_alpn(const cnet_tls_context_t *ctx)
+{
+    CNET__UNUSED(ctx);
+    return false;
+}
+int cnet_tls_sni_done(cnet_socket_t *s, cnet_tls_context_t *ctx, int err, const char *message)
+{
+    CNET__UNUSED(s), CNET__UNUSED(ctx), CNET__UNUSED(err), CNET__UNUSED(message);
     return CNET_ERR_NO_CRYPTO;
 }
 

@@ -28,6 +28,8 @@
 #include "net/connect.h"
 
 enum { ROLE_SOCKET, ROLE_CONNECT, ROLE_SERVER }; /* which events follow 'secure' */
+/* A server's SNI question: not asked, the callback is running, waiting for its answer, done. */
+enum { SNI_NONE, SNI_IN_CALLBACK, SNI_PENDING, SNI_ANSWERED };
 
 typedef struct cnet__tls_sock {
     cnet__transport_t t; /* first: stream.c's part */
@@ -47,6 +49,14 @@ typedef struct cnet__tls_sock {
     unsigned char *session;
     size_t session_len;
     int reject_unauthorized, request_cert;
+    /* Server: the SNI and ALPN callbacks (copied from the server's options at accept). */
+    cnet_tls_sni_cb sni_cb;
+    void *sni_arg;
+    cnet_tls_alpn_cb alpn_cb;
+    void *alpn_arg;
+    uint8_t sni_state;
+    int hook_code;  /* a callback's failure: reported instead of the engine's, with no alert */
+    char *hook_msg; /* its message, or NULL for the code's */
 } tls_sock_t;
 
 static inline tls_sock_t *TS(const cnet_socket_t *s)
@@ -70,6 +80,23 @@ static void set_error(cnet_socket_t *s, int code, const char *message)
         snprintf(s->err->message, sizeof s->err->message, "%s", message);
 }
 
+/* The server's 'tlsClientError' (connection: @p s) with node's code and message. */
+static void emit_client_error(cnet_socket_t *s, cnet_server_t *srv, int code, const char *message)
+{
+    cnet__errinfo_t e;
+    cnet_event_t ev;
+
+    memset(&e, 0, sizeof e);
+    cnet__errinfo_set(&e, code, NULL, NULL, -1, NULL, CNET__MSG_PLAIN);
+    if (message)
+        snprintf(e.message, sizeof e.message, "%s", message);
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_TLS_CLIENT_ERROR;
+    ev.error = &e.pub;
+    ev.connection = s;
+    cnet__server_emit(srv, &ev);
+}
+
 /*
  * The handshake or the connection failed. A client socket gets 'error'
  * then 'close'; a socket of a TLS server closes quietly and its server
@@ -82,20 +109,9 @@ static void fail(cnet_socket_t *s, int code, const char *message)
 
     ts->failed = true;
     if (ts->role == ROLE_SERVER && srv && !ts->established) {
-        cnet__errinfo_t e;
-        cnet_event_t ev;
-
-        memset(&e, 0, sizeof e);
-        cnet__errinfo_set(&e, code, NULL, NULL, -1, NULL, CNET__MSG_PLAIN);
-        if (message)
-            snprintf(e.message, sizeof e.message, "%s", message);
         cnet__server_retain(srv);
         cnet__socket_destroy(s, 0, NULL);
-        memset(&ev, 0, sizeof ev);
-        ev.type = CNET_EVENT_TLS_CLIENT_ERROR;
-        ev.error = &e.pub;
-        ev.connection = s;
-        cnet__server_emit(srv, &ev);
+        emit_client_error(s, srv, code, message);
         cnet__server_release(srv);
         return;
     }
@@ -212,9 +228,27 @@ static void stop_handshake_timer(tls_sock_t *ts)
     }
 }
 
+static void tick_hang_up(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    if (s->server)
+        emit_client_error(s, s->server, CNET_ECONNRESET, "socket hang up");
+}
+
 void cnet__tls_sock_destroyed(cnet_socket_t *s)
 {
-    stop_handshake_timer(TS(s));
+    tls_sock_t *ts = TS(s);
+
+    stop_handshake_timer(ts);
+    /* node's onSocketClose: a server's connection destroyed without an error before its
+     * handshake finished (from 'connection', an SNI or ALPN callback...) is a
+     * 'tlsClientError' ECONNRESET "socket hang up", before the socket's 'close'. */
+    if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed &&
+        !(s->flags & CNET__S_HAD_ERROR)) {
+        ts->failed = true;
+        if (!cnet__tick(s->loop, tick_hang_up, s, &cnet__socket_ref_ops))
+            cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting tlsClientError", s->id);
+    }
 }
 
 static void on_handshake_timeout(uv_timer_t *t)
@@ -285,6 +319,13 @@ static void pump(cnet_socket_t *s)
         size_t n = 0;
         int r = cnet__tls_engine_read(ts->engine, buf, CNET__READ_BUF_SIZE, &n);
 
+        if (r != 0 && (ts->hook_code || (s->flags & CNET__S_DESTROYED))) {
+            /* An SNI or ALPN callback failed the handshake or destroyed the socket: as node's
+             * destroy(err), nothing more is sent (not the engine's alert either). */
+            if (!(s->flags & CNET__S_DESTROYED))
+                fail(s, ts->hook_code, ts->hook_msg);
+            return;
+        }
         if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
             /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
              * (a client's) and our last flight is not sent; the peer sees the connection close. */
@@ -400,6 +441,59 @@ static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
         cnet__free(p);
 }
 
+/* Records a callback's failure; pump() reports it (fail()) once the engine call returns. */
+static void set_hook_error(tls_sock_t *ts, int code, const char *message)
+{
+    if (ts->hook_code)
+        return;
+    ts->hook_code = code;
+    ts->hook_msg = message ? cnet__strdup(message) : NULL; /* NULL: the code's message */
+}
+
+/* The engine's SNI hook: the user's SNICallback, answered now or later (cnet_tls_sni_done). */
+static int on_sni(void *arg, cnet__tls_engine_t *e, const char *servername)
+{
+    cnet_socket_t *s = arg;
+    tls_sock_t *ts = TS(s);
+
+    CNET__UNUSED(e);
+    ts->sni_state = SNI_IN_CALLBACK;
+    ts->sni_cb(s, servername, ts->sni_arg);
+    if ((s->flags & CNET__S_DESTROYED) || ts->hook_code)
+        return CNET__TLS_PAUSED; /* pump() stops; an error goes out without an alert */
+    if (ts->sni_state == SNI_ANSWERED)
+        return 0; /* a context given was applied by cnet__tls_engine_use_context() */
+    ts->sni_state = SNI_PENDING;
+    return CNET__TLS_PAUSED;
+}
+
+/* The engine's ALPN hook: node's callALPNCallback. */
+static int on_alpn(void *arg, cnet__tls_engine_t *e, const char *const *names, size_t count)
+{
+    cnet_socket_t *s = arg;
+    tls_sock_t *ts = TS(s);
+    const char *pick = ts->alpn_cb(s, cnet__tls_engine_servername(e), names, count, ts->alpn_arg);
+    char msg[512];
+    size_t used;
+
+    if (!pick || (s->flags & CNET__S_DESTROYED))
+        return -1; /* all refused: no_application_protocol (pump() sees a destroy first) */
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(pick, names[i]) == 0)
+            return (int)i;
+    /* node throws ERR_TLS_ALPN_CALLBACK_INVALID_RESULT inside and destroys the socket with it */
+    used = (size_t)snprintf(msg, sizeof msg,
+                            "ALPN callback returned a value (%.200s) that did not match any of the "
+                            "client's offered protocols (",
+                            pick);
+    for (size_t i = 0; i < count && used < sizeof msg; i++)
+        used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s", i ? ", " : "", names[i]);
+    if (used < sizeof msg)
+        snprintf(msg + used, sizeof msg - used, ")");
+    set_hook_error(ts, CNET_ERR_TLS_ALPN_CALLBACK_INVALID_RESULT, msg);
+    return (int)count;
+}
+
 /* Makes the engine and, for a client, queues the ClientHello. */
 static int start(cnet_socket_t *s)
 {
@@ -420,6 +514,8 @@ static int start(cnet_socket_t *s)
     eo.session = ts->session;
     eo.session_len = ts->session_len;
     eo.keylog = on_keylog;
+    eo.sni = ts->sni_cb ? on_sni : NULL;
+    eo.alpn = ts->alpn_cb ? on_alpn : NULL;
     eo.hook_arg = s;
     r = cnet__tls_engine_new(ts->ctx, &eo, &ts->engine);
     cnet__free(ts->session);
@@ -471,6 +567,7 @@ void cnet__tls_sock_free(cnet_socket_t *s)
     cnet__free(ts->servername);
     cnet__free(ts->host);
     cnet__free(ts->session);
+    cnet__free(ts->hook_msg);
     /* Held writes were moved to the cancelled list by destroy. */
     cnet__free(ts);
     s->tls = NULL;
@@ -510,12 +607,20 @@ nomem:
     return CNET_ENOMEM;
 }
 
-int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms)
+int cnet__tls_sock_accepted(cnet_socket_t *s, const cnet_server_opts_t *o)
 {
-    int r = attach(s, ctx, NULL, ROLE_SERVER);
+    int r = attach(s, o->tls, NULL, ROLE_SERVER);
+    unsigned timeout_ms = o->handshake_timeout_ms;
     tls_sock_t *ts;
     uv_timer_t *t;
 
+    if (r == 0) {
+        ts = TS(s);
+        ts->sni_cb = o->sni_callback;
+        ts->sni_arg = o->sni_arg;
+        ts->alpn_cb = o->alpn_callback;
+        ts->alpn_arg = o->alpn_arg;
+    }
     if (r == 0 && (r = start(s)) == 0) {
         ts = TS(s);
         t = cnet__malloc(sizeof *t);
@@ -540,6 +645,48 @@ int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned 
         cnet__tls_sock_free(s);
     }
     return r;
+}
+
+bool cnet__tls_context_has_alpn(const cnet_tls_context_t *ctx)
+{
+    return ctx && ctx->alpn;
+}
+
+int cnet_tls_sni_done(cnet_socket_t *s, cnet_tls_context_t *ctx, int err, const char *message)
+{
+    tls_sock_t *ts;
+    int r;
+
+    if (!s)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (err > 0)
+        return CNET_ERR_INVALID_ARG_VALUE;
+    ts = (s->flags & CNET__S_TLS) ? TS(s) : NULL;
+    if (!ts || ts->sni_state == SNI_NONE)
+        return CNET_ERR_TLS_INVALID_STATE;
+    if (ts->sni_state == SNI_ANSWERED)
+        return CNET_ERR_MULTIPLE_CALLBACK;
+    if ((s->flags & CNET__S_DESTROYED) || ts->failed) {
+        ts->sni_state = SNI_ANSWERED; /* node: destroy(ERR_SOCKET_CLOSED), a no-op by then */
+        return CNET_ERR_SOCKET_CLOSED;
+    }
+    if (ts->sni_state == SNI_IN_CALLBACK) {
+        /* Inside the callback: on_sni() returns to the engine, which applies the context. */
+        if (err)
+            set_hook_error(ts, err, message);
+        else if (ctx && (r = cnet__tls_engine_use_context(ts->engine, ctx)) != 0)
+            return r;
+        ts->sni_state = SNI_ANSWERED;
+        return 0;
+    }
+    /* Later: the handshake resumes, or fails (pump() finds the error), on a tick. */
+    if (err)
+        set_hook_error(ts, err, message);
+    else if ((r = cnet__tls_engine_sni_done(ts->engine, ctx)) != 0)
+        return r; /* the engine is paused for exactly this answer: cannot happen */
+    ts->sni_state = SNI_ANSWERED;
+    cnet__tick_embedded(s->loop, &ts->pump_tick, tick_pump, s, &cnet__socket_ref_ops);
+    return 0;
 }
 
 /* First released layout of cnet_tls_socket_opts_t. */
