@@ -438,6 +438,12 @@ void cnet__server_retain(cnet_server_t *srv);
 void cnet__server_release(cnet_server_t *srv);
 void cnet__server_connection_closed(cnet_server_t *srv);
 void cnet__server_emit(cnet_server_t *srv, const cnet_event_t *ev);
+/* IPC (src/ipc/): makes @p srv (new, never listened) listen on the listening socket
+ * pending on @p ipc (uv_accept into a uv_tcp_t, or a uv_pipe_t when @p pipe); no
+ * 'listening' event. 0 or a negative code (then the server has no handle). */
+int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe);
+/* The listening fd of @p srv, or CNET_ERR_SERVER_NOT_RUNNING; *tls: a TLS server. */
+int cnet__server_fileno(const cnet_server_t *srv, bool *tls);
 
 /* ---- addresses (addr.c) ------------------------------------------------- */
 

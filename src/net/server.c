@@ -938,6 +938,58 @@ cnet_loop_t *cnet_server_loop(const cnet_server_t *srv)
     return srv ? srv->loop : NULL;
 }
 
+/* ---- IPC: a listening socket received from another process (src/ipc/) ---------- */
+
+int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss, err;
+
+    err = pipe ? uv_pipe_init(srv->loop->uv, &srv->h.pipe, 0)
+               : uv_tcp_init(srv->loop->uv, &srv->h.tcp);
+    if (err)
+        return cnet__err_from_uv(err);
+    srv->h.handle.data = srv;
+    srv->flags |= SRV_HANDLE | (pipe ? SRV_PIPE : 0);
+    srv->backlog = 511;
+    err = uv_accept((uv_stream_t *)ipc, &srv->h.stream);
+    if (err == 0)
+        err = uv_listen(&srv->h.stream, srv->backlog, on_connection);
+    if (err) {
+        /* Closed without events: the server never listened (its owner releases it). */
+        srv->flags &= ~SRV_HANDLE;
+        srv->flags |= SRV_HANDLE_CLOSING;
+        cnet__server_retain(srv);
+        uv_close(&srv->h.handle, on_chmod_failed_closed);
+        return cnet__err_from_uv(err);
+    }
+    srv->flags |= SRV_LISTENING;
+    if (pipe) {
+        char path[CNET_ADDRSTRLEN];
+        size_t n = sizeof path;
+        srv->bound = (cnet_address_t){.port = -1};
+        if (uv_pipe_getsockname(&srv->h.pipe, path, &n) == 0 && n < sizeof path) {
+            memcpy(srv->bound.address, path, n);
+            srv->bound.address[n] = '\0';
+        }
+    } else if (uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
+    }
+    return 0;
+}
+
+int cnet__server_fileno(const cnet_server_t *srv, bool *tls)
+{
+    uv_os_fd_t fd;
+
+    *tls = srv->opts.tls != NULL;
+    if (!(srv->flags & SRV_LISTENING) || !(srv->flags & SRV_HANDLE))
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (uv_fileno(&srv->h.handle, &fd) != 0)
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    return fd;
+}
+
 /* ---- listeners ------------------------------------------------------------ */
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type)
