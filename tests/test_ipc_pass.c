@@ -464,6 +464,7 @@ static void test_child_dies(void)
     test_set_phase("child_dies");
     pid = spawn_child(1, &fd);
     parent_open(&p, fd);
+    cnet_channel_retain(p.ch); /* still asked after its 'close' */
     so.pause_on_connect = true;
     ASSERT_OK(cnet_server_new(p.loop, &so, &srv));
     ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CONNECTION, a_on_connection, &a));
@@ -480,6 +481,7 @@ static void test_child_dies(void)
     run_until(p.loop, &p.closed);
     ASSERT(!cnet_channel_is_connected(p.ch));
     ASSERT_ERR(CNET_ERR_IPC_CHANNEL_CLOSED, cnet_channel_send(p.ch, "x", 1, NULL, NULL));
+    cnet_channel_release(p.ch);
     /* Nobody holds the connection any more: the client sees it end. */
     run_until(p.loop, &c.closed);
     ASSERT(c.ended);
