@@ -200,6 +200,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ABORT_ERR, -5170, "The operation was aborted")                                   \
     X(ERR_IPC_CHANNEL_CLOSED, -5190, "Channel closed")                                 \
     X(ERR_IPC_NO_HANDLES, -5191, "This channel cannot pass handles (not in IPC mode)") \
+    X(ERR_CHILD_CLOSED_BEFORE_REPLY, -5192, "Child closed before reply received")      \
     X(UNKNOWN, -5999, "unknown error")
 
 /*

@@ -339,6 +339,11 @@ static void a_on_connection(cnet_server_t *srv, const cnet_event_t *ev, void *ar
     cnet_socket_on(a->s, CNET_EVENT_CLOSE, a_on_close, a);
 }
 
+static void count_err_cb(cnet_server_t *srv, int err, size_t count, void *arg)
+{
+    *(size_t *)arg = (size_t)(err ? err : 1);
+}
+
 static void count_cb(cnet_server_t *srv, int err, size_t count, void *arg)
 {
     ASSERT_OK(err);
@@ -390,7 +395,13 @@ static void test_send_sockets(void)
         snprintf(want, sizeof want, "sock:%d", c.local_port);
         ASSERT_STR_EQ(want, p.msgs[i]);
         if (i == 1) {
-            /* Still open at the child: it echoes what we write now, then our end. */
+            /* Still open at the child: node's getConnections() counts it there. */
+            counted = 0;
+            ASSERT_OK(cnet_server_get_connections(srv, count_cb, &counted));
+            while (!counted)
+                uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
+            ASSERT_EQ(1 + 1, counted);
+            /* It echoes what we write now, then our end. */
             run_until(p.loop, &c.wrote);
             ASSERT_OK(cnet_socket_end(c.s, NULL, 0, NULL, NULL));
         }
@@ -401,11 +412,17 @@ static void test_send_sockets(void)
         ASSERT_MEM_EQ(data, c.got, len);
         free(c.got);
     }
-    /* The connections live in the child: this process counts none. */
-    ASSERT_OK(cnet_server_get_connections(srv, count_cb, &counted));
-    while (!counted)
-        uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
-    ASSERT_EQ(1, counted);
+    /* All closed in the child too (its 'close' may come just after our client's). */
+    for (int tries = 0; tries < 200; tries++) {
+        counted = 0;
+        ASSERT_OK(cnet_server_get_connections(srv, count_cb, &counted));
+        while (!counted)
+            uv_run(cnet_loop_get_uv(p.loop), UV_RUN_ONCE);
+        if (counted == 1)
+            break;
+        usleep(10000);
+    }
+    ASSERT_EQ(0 + 1, counted);
     ASSERT_OK(cnet_server_close(srv, NULL, NULL));
     free(data);
     parent_finish(&p, pid);
@@ -684,6 +701,101 @@ static void test_local_pass(void)
     local_end(&l);
 }
 
+static test_log_t order;
+
+static void log_srv_close(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    test_log_add(&order, "srv-close");
+}
+
+static void log_sock_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    test_log_add(&order, "received-close");
+}
+
+static void l_keep_sock(cnet_channel_t *ch, const cnet_event_t *ev, void *arg)
+{
+    if (ev->connection)
+        cnet_socket_on(ev->connection, CNET_EVENT_CLOSE, log_sock_close, NULL);
+}
+
+/* node: getConnections() asks the receiver; close() waits for its sockets. */
+static void test_local_counts(void)
+{
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    local_t l;
+    cnet_server_t *srv;
+    parent_t p = {0};
+    accepted_t acc = {0};
+    client_t c;
+    size_t counted = 0;
+
+    test_set_phase("local_counts");
+    memset(&order, 0, sizeof order);
+    local_open(&l, NULL);
+    ASSERT_OK(cnet_channel_on(l.b, CNET_EVENT_MESSAGE, l_keep_sock, &l));
+    so.pause_on_connect = true;
+    ASSERT_OK(cnet_server_new(l.loop, &so, &srv));
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CONNECTION, a_on_connection, &acc));
+    ASSERT_OK(cnet_server_on(srv, CNET_EVENT_CLOSE, log_srv_close, NULL));
+    cnet_server_retain(srv); /* listens again after its 'close' */
+    ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", on_listening, &p));
+    run_until(l.loop, &p.listening);
+    client_start(&c, l.loop, p.port, "abc", 3, false);
+    run_until(l.loop, &acc.n);
+    ASSERT_OK(cnet_channel_send_socket(l.a, "sock", 4, acc.s, NULL, NULL));
+    ASSERT_EQ(0, cnet_server_connections(srv));
+    ASSERT_OK(cnet_server_get_connections(srv, count_cb, &counted));
+    while (!counted)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    ASSERT_EQ(1 + 1, counted); /* held by b */
+    while (c.got_len < 3)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+    ASSERT_EQ(1, cnet_server_connections(srv)); /* node's _connections++ while polling */
+    for (int i = 0; i < 20; i++)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_NOWAIT);
+    ASSERT_STR_EQ("", test_log_str(&order)); /* 'close' waits for b's socket */
+    ASSERT_OK(cnet_socket_end(c.s, NULL, 0, NULL, NULL));
+    run_until(l.loop, &c.closed);
+    while (order.len == 0 || !strstr(order.buf, "srv-close"))
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    ASSERT_STR_EQ("received-close srv-close", test_log_str(&order));
+    free(c.got);
+
+    test_set_phase("local_counts: the receiver's channel closes first");
+    p.listening = 0;
+    ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", on_listening, &p));
+    run_until(l.loop, &p.listening);
+    client_start(&c, l.loop, p.port, NULL, 0, false);
+    while (acc.n < 2)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    ASSERT_OK(cnet_channel_send_socket(l.a, "sock", 4, acc.s, NULL, NULL));
+    counted = 0;
+    ASSERT_OK(cnet_server_get_connections(srv, count_err_cb, &counted));
+    cnet_channel_close(l.a); /* before b answers */
+    while (!counted)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    ASSERT_ERR(CNET_ERR_CHILD_CLOSED_BEFORE_REPLY, (int)counted);
+    /* The link went with the channel: only this process counts now. */
+    counted = 0;
+    ASSERT_OK(cnet_server_get_connections(srv, count_cb, &counted));
+    while (!counted)
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    ASSERT_EQ(0 + 1, counted);
+    /* b's received socket (if the message went out before the close) lives on: */
+    ASSERT_OK(cnet_socket_end(c.s, NULL, 0, NULL, NULL));
+    run_until(l.loop, &c.closed);
+    free(c.got);
+    memset(&order, 0, sizeof order);
+    ASSERT_OK(cnet_server_close(srv, NULL, NULL));
+    while (!strstr(test_log_str(&order), "srv-close"))
+        uv_run(cnet_loop_get_uv(l.loop), UV_RUN_ONCE);
+    cnet_server_release(srv);
+    local_end(&l);
+}
+
 /* A handle that arrives while the channel closes is closed, not leaked. */
 static void test_close_with_handle_pending(void)
 {
@@ -837,6 +949,7 @@ int main(void)
     test_child_dies();
     test_errors();
     test_local_pass();
+    test_local_counts();
     test_close_with_handle_pending();
     test_lifetime();
     test_path();

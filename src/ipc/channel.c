@@ -34,11 +34,59 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define HDR_SIZE    8
+#define HDR_SIZE    12
 #define HDR_MARK    0xCE
 #define DEFAULT_MAX (64u * 1024 * 1024)
 
-enum { KIND_NONE = 0, KIND_SOCKET = 1, KIND_SERVER = 2 };
+/*
+ * Header: marker, kind, 2 zero bytes, the body's length, a key (big-endian).
+ * The key of a socket is the id of the server that accepted it (0: none);
+ * control frames (node's NODE_SOCKET_* messages) carry that key: the
+ * sender's getConnections() asks the receiver how many of the sockets it
+ * received from that server are still open, and its close() asks to be
+ * told once none is.
+ */
+enum {
+    KIND_NONE = 0,
+    KIND_SOCKET = 1,
+    KIND_SERVER = 2,
+    KIND_GET_COUNT = 3,    /* node's NODE_SOCKET_GET_COUNT */
+    KIND_COUNT = 4,        /* NODE_SOCKET_COUNT: a 4-byte count */
+    KIND_NOTIFY_CLOSE = 5, /* NODE_SOCKET_NOTIFY_CLOSE */
+    KIND_ALL_CLOSED = 6,   /* NODE_SOCKET_ALL_CLOSED */
+};
+
+/* A sending server's link to a channel it sent connections over (node's SocketListSend). */
+typedef struct cnet__ipc_link {
+    struct cnet__ipc_link *next_srv, *next_ch;
+    cnet_server_t *srv;
+    cnet_channel_t *ch;
+} link_t;
+
+/* The sockets received from one server of the peer still open (node's SocketListReceive). */
+typedef struct cnet__ipc_track {
+    struct cnet__ipc_track *next;
+    cnet_channel_t *ch; /* NULL once the channel closed */
+    int refs;           /* the channel's list, and each socket */
+    uint32_t key, count;
+    unsigned notify; /* NOTIFY_CLOSE requests waiting for count 0 */
+} track_t;
+
+/* A getConnections() or close() waiting for the workers' replies. */
+typedef struct pending {
+    cnet_server_t *srv; /* retained */
+    cnet_count_cb cb;   /* NULL: close() */
+    void *arg;
+    int left, err;
+    size_t total;
+} pending_t;
+
+typedef struct waiter {
+    struct waiter *next;
+    pending_t *p;
+    uint32_t key;
+    uint8_t kind; /* the reply awaited: KIND_COUNT or KIND_ALL_CLOSED */
+} waiter_t;
 
 enum {
     CH_OPEN = 1u << 0,       /* the pipe is initialised and not yet closing */
@@ -71,6 +119,11 @@ struct cnet_channel_s {
     char *body;             /* its bytes when they come in several reads */
     cnet_socket_t *rx_sock; /* the handle that came with it, adopted */
     cnet_server_t *rx_srv;
+    uint32_t rx_key;
+    unsigned rx_kind;
+    link_t *links;                     /* servers that sent connections over us */
+    track_t *tracks;                   /* connections received, by the peer's server */
+    waiter_t *waiters, **waiters_tail; /* replies awaited, in request order */
 };
 
 /* One message in flight: its framed bytes and the duplicate of the fd sent. */
@@ -78,6 +131,7 @@ typedef struct send_req {
     uv_write_t w;
     uv_pipe_t tmp; /* the duplicated fd being sent, when has_tmp */
     bool has_tmp;
+    bool ctl; /* a control frame: failures are nobody's 'error' */
     cnet_channel_t *ch;
     cnet_channel_send_cb cb;
     void *arg;
@@ -86,6 +140,9 @@ typedef struct send_req {
 } send_req_t;
 
 static void channel_close(cnet_channel_t *ch);
+static int send_frame(cnet_channel_t *ch, const void *data, size_t len, unsigned kind, uint32_t key,
+                      int fd, cnet_channel_send_cb cb, void *arg);
+static void pending_done_one(pending_t *p);
 
 /* ---- lifetime and emitting ------------------------------------------------------ */
 
@@ -198,6 +255,24 @@ static int adopt_socket(cnet_channel_t *ch, uv_handle_type type)
     if (ch->sopts.pause_on_connect)
         s->flags |= CNET__S_PAUSED;
     ch->rx_sock = s;
+    if (ch->rx_key) {
+        /* Counted for the peer's getConnections() until its 'close'. */
+        track_t *t;
+        for (t = ch->tracks; t && t->key != ch->rx_key; t = t->next)
+            ;
+        if (!t && (t = cnet__calloc(1, sizeof *t)) != NULL) {
+            t->ch = ch;
+            t->refs = 1;
+            t->key = ch->rx_key;
+            t->next = ch->tracks;
+            ch->tracks = t;
+        }
+        if (t) {
+            t->refs++;
+            t->count++;
+            s->ipc = t;
+        }
+    }
     return 0;
 }
 
@@ -226,13 +301,15 @@ static int on_header(cnet_channel_t *ch)
     size_t len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | (size_t)h[7];
     uv_handle_type type;
 
-    if (h[0] != HDR_MARK || kind > KIND_SERVER || h[2] || h[3])
+    if (h[0] != HDR_MARK || kind > KIND_ALL_CLOSED || h[2] || h[3])
         return CNET_EPROTO;
-    if (len > ch->max)
-        return CNET_ERR_FRAME_TOO_LARGE;
+    if (len > ch->max || (kind >= KIND_GET_COUNT && len != (kind == KIND_COUNT ? 4u : 0u)))
+        return len > ch->max ? CNET_ERR_FRAME_TOO_LARGE : CNET_EPROTO;
     ch->body_len = len;
     ch->body_have = 0;
-    if (kind == KIND_NONE)
+    ch->rx_kind = kind;
+    ch->rx_key = (uint32_t)h[8] << 24 | (uint32_t)h[9] << 16 | (uint32_t)h[10] << 8 | h[11];
+    if (kind != KIND_SOCKET && kind != KIND_SERVER)
         return 0;
     /* The fd came in the read that brought this header's first byte (or earlier). */
     if (!(ch->flags & CH_IPC) || uv_pipe_pending_count(&ch->pipe) == 0)
@@ -243,6 +320,72 @@ static int on_header(cnet_channel_t *ch)
     return kind == KIND_SOCKET ? adopt_socket(ch, type) : adopt_server(ch, type);
 }
 
+static track_t *track_find(cnet_channel_t *ch, uint32_t key)
+{
+    track_t *t;
+    for (t = ch->tracks; t && t->key != key; t = t->next)
+        ;
+    return t;
+}
+
+static void send_ctl(cnet_channel_t *ch, unsigned kind, uint32_t key, uint32_t count)
+{
+    unsigned char b[4] = {(unsigned char)(count >> 24), (unsigned char)(count >> 16),
+                          (unsigned char)(count >> 8), (unsigned char)count};
+    /* Lost only with the channel (or memory): the peer then counts it as done. */
+    if (send_frame(ch, b, kind == KIND_COUNT ? 4 : 0, kind, key, -1, NULL, NULL) != 0)
+        cnet__log(CNET_LOG_WARN, "chan#%u control message lost", ch->id);
+}
+
+/* The first request waiting for a @p kind reply for @p key, unlinked; NULL if none. */
+static pending_t *waiter_take(cnet_channel_t *ch, unsigned kind, uint32_t key)
+{
+    waiter_t **pp, *w;
+    pending_t *p;
+
+    for (pp = &ch->waiters; (w = *pp) != NULL; pp = &w->next) {
+        if (w->kind == kind && w->key == key) {
+            *pp = w->next;
+            if (ch->waiters_tail == &w->next)
+                ch->waiters_tail = pp;
+            p = w->p;
+            cnet__free(w);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* node's NODE_SOCKET_* messages, both directions. */
+static void on_control(cnet_channel_t *ch, unsigned kind, uint32_t key, const char *body)
+{
+    track_t *t = track_find(ch, key);
+    pending_t *p;
+
+    switch (kind) {
+    case KIND_GET_COUNT:
+        send_ctl(ch, KIND_COUNT, key, t ? t->count : 0);
+        break;
+    case KIND_NOTIFY_CLOSE:
+        if (t && t->count > 0)
+            t->notify++;
+        else
+            send_ctl(ch, KIND_ALL_CLOSED, key, 0);
+        break;
+    case KIND_COUNT:
+        if ((p = waiter_take(ch, KIND_COUNT, key)) != NULL) {
+            const unsigned char *b = (const unsigned char *)body;
+            p->total += (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+            pending_done_one(p);
+        }
+        break;
+    case KIND_ALL_CLOSED:
+        if ((p = waiter_take(ch, KIND_ALL_CLOSED, key)) != NULL)
+            pending_done_one(p);
+        break;
+    }
+}
+
 /* A whole message: 'message', then the socket that came with it starts reading. */
 static void deliver(cnet_channel_t *ch, const char *base, size_t len)
 {
@@ -250,6 +393,10 @@ static void deliver(cnet_channel_t *ch, const char *base, size_t len)
     cnet_server_t *srv = ch->rx_srv;
     cnet_event_t ev;
 
+    if (ch->rx_kind >= KIND_GET_COUNT) {
+        on_control(ch, ch->rx_kind, ch->rx_key, base);
+        return;
+    }
     ch->rx_sock = NULL;
     ch->rx_srv = NULL;
     memset(&ev, 0, sizeof ev);
@@ -368,12 +515,53 @@ static void on_pipe_closed(uv_handle_t *h)
 {
     cnet_channel_t *ch = h->data;
     cnet_event_t ev;
+    waiter_t *w;
 
     ch->flags |= CH_CLOSED;
+    /* Replies that will not come: node's ERR_CHILD_CLOSED_BEFORE_REPLY for
+     * getConnections(), done for close(). (Here, not in close(): no callback
+     * runs inside the call that closed.) */
+    while ((w = ch->waiters) != NULL) {
+        pending_t *p = w->p;
+        ch->waiters = w->next;
+        cnet__free(w);
+        if (p->cb && !p->err)
+            p->err = CNET_ERR_CHILD_CLOSED_BEFORE_REPLY;
+        pending_done_one(p);
+    }
+    ch->waiters_tail = &ch->waiters;
     memset(&ev, 0, sizeof ev);
     ev.type = CNET_EVENT_CLOSE;
     channel_emit(ch, &ev);
     channel_release(ch); /* the alive reference */
+}
+
+static void track_release(track_t *t)
+{
+    if (--t->refs == 0)
+        cnet__free(t);
+}
+
+/* The channel goes: servers stop polling it (node removes a worker at its 'exit'),
+ * and the sockets received keep their counters alone. */
+static void detach_links(cnet_channel_t *ch)
+{
+    link_t *l;
+    track_t *t;
+
+    while ((l = ch->links) != NULL) {
+        link_t **pp = cnet__server_ipc_links(l->srv);
+        while (*pp != l)
+            pp = &(*pp)->next_srv;
+        *pp = l->next_srv;
+        ch->links = l->next_ch;
+        cnet__free(l);
+    }
+    while ((t = ch->tracks) != NULL) {
+        ch->tracks = t->next;
+        t->ch = NULL;
+        track_release(t);
+    }
 }
 
 static void channel_close(cnet_channel_t *ch)
@@ -381,6 +569,7 @@ static void channel_close(cnet_channel_t *ch)
     if (ch->flags & CH_CLOSING)
         return;
     ch->flags |= CH_CLOSING;
+    detach_links(ch);
     drop_rx_handles(ch);
     ch->flags &= ~CH_READING;
     /* libuv closes the fds still pending on the pipe, cancels the writes, then calls us. */
@@ -431,6 +620,7 @@ static int channel_new(cnet_loop_t *loop, const cnet_channel_opts_t *opts, cnet_
         return cnet__err_from_uv(err);
     }
     ch->pipe.data = ch;
+    ch->waiters_tail = &ch->waiters;
     ch->flags |= CH_OPEN;
     loop->alive++;
     *out = ch;
@@ -580,6 +770,142 @@ int cnet_channel_from_socket(cnet_socket_t *s, const cnet_channel_opts_t *opts,
     return 0;
 }
 
+/* ---- the sending server's side: getConnections() and close() (node's SocketListSend) ---- */
+
+/* The link of @p srv to @p ch, made on its first socket sent there; NULL: out of memory. */
+static link_t *link_get(cnet_server_t *srv, cnet_channel_t *ch)
+{
+    link_t **head = cnet__server_ipc_links(srv), *l;
+
+    for (l = *head; l; l = l->next_srv)
+        if (l->ch == ch)
+            return l;
+    if (!(l = cnet__calloc(1, sizeof *l)))
+        return NULL;
+    l->srv = srv;
+    l->ch = ch;
+    l->next_srv = *head;
+    *head = l;
+    l->next_ch = ch->links;
+    ch->links = l;
+    return l;
+}
+
+void cnet__ipc_server_free(cnet_server_t *srv)
+{
+    link_t **head = cnet__server_ipc_links(srv), *l;
+
+    while ((l = *head) != NULL) {
+        link_t **pp = &l->ch->links;
+        while (*pp != l)
+            pp = &(*pp)->next_ch;
+        *pp = l->next_ch;
+        *head = l->next_srv;
+        cnet__free(l);
+    }
+}
+
+static void pending_finish(pending_t *p)
+{
+    cnet_server_t *srv = p->srv;
+
+    if (p->cb)
+        p->cb(srv, p->err, p->err ? 0 : cnet_server_connections(srv) + p->total, p->arg);
+    else
+        cnet__server_connection_closed(srv); /* the hold of close() */
+    cnet__server_release(srv);
+    cnet__free(p);
+}
+
+static void pending_done_one(pending_t *p)
+{
+    if (--p->left == 0)
+        pending_finish(p);
+}
+
+static void tick_pending(cnet__tick_t *t)
+{
+    pending_finish(t->arg);
+}
+
+/* Sends a request of @p kind to every linked channel; returns how many went out. */
+static int ask_links(cnet_server_t *srv, pending_t *p, unsigned kind, unsigned reply)
+{
+    link_t *l;
+    int n = 0;
+
+    for (l = *cnet__server_ipc_links(srv); l; l = l->next_srv) {
+        waiter_t *w = cnet__malloc(sizeof *w);
+        if (!w)
+            continue;
+        if (send_frame(l->ch, NULL, 0, kind, cnet__server_id(srv), -1, NULL, NULL) != 0) {
+            cnet__free(w);
+            continue;
+        }
+        w->next = NULL;
+        w->p = p;
+        w->key = cnet__server_id(srv);
+        w->kind = (uint8_t)reply;
+        *l->ch->waiters_tail = w;
+        l->ch->waiters_tail = &w->next;
+        n++;
+    }
+    return n;
+}
+
+int cnet__ipc_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg)
+{
+    pending_t *p = cnet__calloc(1, sizeof *p);
+
+    if (!p)
+        return CNET_ENOMEM;
+    p->srv = srv;
+    p->cb = cb;
+    p->arg = arg;
+    cnet__server_retain(srv);
+    p->left = ask_links(srv, p, KIND_GET_COUNT, KIND_COUNT);
+    if (p->left == 0) {
+        cnet__tick_t *t = cnet__tick(cnet_server_loop(srv), tick_pending, NULL, NULL);
+        if (!t) {
+            cnet__server_release(srv);
+            cnet__free(p);
+            return CNET_ENOMEM;
+        }
+        t->arg = p;
+    }
+    return 0;
+}
+
+void cnet__ipc_server_closing(cnet_server_t *srv)
+{
+    pending_t *p = cnet__calloc(1, sizeof *p);
+
+    if (!p)
+        return; /* 'close' then only waits for this process's connections */
+    p->srv = srv;
+    p->left = ask_links(srv, p, KIND_NOTIFY_CLOSE, KIND_ALL_CLOSED);
+    if (p->left == 0) {
+        cnet__free(p);
+        return;
+    }
+    cnet__server_retain(srv);
+    cnet__server_hold(srv); /* node's _connections++ while the workers are polled */
+}
+
+/* ---- the receiving side: a socket received from a peer's server closed -------------- */
+
+void cnet__ipc_socket_closed(cnet_socket_t *s)
+{
+    track_t *t = s->ipc;
+
+    s->ipc = NULL;
+    if (--t->count == 0 && t->ch) {
+        for (; t->notify > 0; t->notify--)
+            send_ctl(t->ch, KIND_ALL_CLOSED, t->key, 0);
+    }
+    track_release(t);
+}
+
 /* ---- sending ---------------------------------------------------------------------- */
 
 static void on_tmp_closed(uv_handle_t *h)
@@ -603,7 +929,7 @@ static void on_write(uv_write_t *w, int status)
     channel_retain(ch);
     if (r->cb)
         r->cb(ch, cnet__err_from_uv(status), r->arg);
-    else if (status < 0 && status != UV_ECANCELED)
+    else if (status < 0 && status != UV_ECANCELED && !r->ctl)
         emit_error(ch, cnet__err_from_uv(status), "write", NULL);
     req_free(r);
     channel_release(ch);
@@ -627,8 +953,8 @@ static int check_send(cnet_channel_t *ch, const void *data, size_t len)
  * 0, or an error with nothing sent and nothing scheduled (the duplicate is
  * closed again).
  */
-static int send_frame(cnet_channel_t *ch, const void *data, size_t len, unsigned kind, int fd,
-                      cnet_channel_send_cb cb, void *arg)
+static int send_frame(cnet_channel_t *ch, const void *data, size_t len, unsigned kind, uint32_t key,
+                      int fd, cnet_channel_send_cb cb, void *arg)
 {
     send_req_t *r;
     uv_buf_t buf;
@@ -643,6 +969,11 @@ static int send_frame(cnet_channel_t *ch, const void *data, size_t len, unsigned
     r->arg = arg;
     r->len = len;
     r->has_tmp = false;
+    r->ctl = kind >= KIND_GET_COUNT;
+    r->bytes[8] = (unsigned char)(key >> 24);
+    r->bytes[9] = (unsigned char)(key >> 16);
+    r->bytes[10] = (unsigned char)(key >> 8);
+    r->bytes[11] = (unsigned char)key;
     r->bytes[0] = HDR_MARK;
     r->bytes[1] = (unsigned char)kind;
     r->bytes[2] = r->bytes[3] = 0;
@@ -692,7 +1023,7 @@ int cnet_channel_send(cnet_channel_t *ch, const void *data, size_t len, cnet_cha
                       void *arg)
 {
     int err = check_send(ch, data, len);
-    return err ? err : send_frame(ch, data, len, KIND_NONE, -1, cb, arg);
+    return err ? err : send_frame(ch, data, len, KIND_NONE, 0, -1, cb, arg);
 }
 
 int cnet_channel_send_socket(cnet_channel_t *ch, const void *data, size_t len, cnet_socket_t *s,
@@ -716,7 +1047,10 @@ int cnet_channel_send_socket(cnet_channel_t *ch, const void *data, size_t len, c
         return CNET_ERR_INVALID_HANDLE_TYPE;
     if (uv_fileno(&s->h.handle, &fd) != 0)
         return CNET_ERR_SOCKET_CLOSED;
-    if ((err = send_frame(ch, data, len, KIND_SOCKET, fd, cb, arg)) != 0)
+    if (s->server && !link_get(s->server, ch))
+        return CNET_ENOMEM;
+    if ((err = send_frame(ch, data, len, KIND_SOCKET, s->server ? cnet__server_id(s->server) : 0,
+                          fd, cb, arg)) != 0)
         return err;
     /* node: the server stops counting it at once (server._connections--). */
     if ((srv = s->server) != NULL) {
@@ -744,7 +1078,7 @@ int cnet_channel_send_server(cnet_channel_t *ch, const void *data, size_t len, c
         return fd;
     if (tls)
         return CNET_ERR_INVALID_HANDLE_TYPE;
-    return send_frame(ch, data, len, KIND_SERVER, fd, cb, arg);
+    return send_frame(ch, data, len, KIND_SERVER, 0, fd, cb, arg);
 }
 
 /* ---- accessors and listeners ------------------------------------------------------ */

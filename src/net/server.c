@@ -35,6 +35,7 @@ enum {
     SRV_HANDLE_CLOSING = 1u << 9, /* the listening (or failed) handle is still closing */
     SRV_PAUSED = 1u << 10,        /* pause(msecs) lasts: connections are not accepted */
     SRV_HELD = 1u << 11,          /* paused while libuv holds one accepted fd for us */
+    SRV_IPC_CLOSING = 1u << 16,   /* close() waits for the workers' sockets (src/ipc/) */
 };
 
 struct cnet_server_s {
@@ -62,7 +63,8 @@ struct cnet_server_s {
     cnet__tick_t listening_tick;
     char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
     uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
-    cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
+    cnet__abort_listener_t abort;     /* the listen options' signal, until 'close' */
+    struct cnet__ipc_link *ipc_links; /* channels it sent connections over (src/ipc/) */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
@@ -83,6 +85,8 @@ static void on_timer_closed(uv_handle_t *h)
 void cnet__server_release(cnet_server_t *srv)
 {
     if (--srv->refs == 0) {
+        if (srv->ipc_links)
+            cnet__ipc_server_free(srv);
         cnet__abort_unlisten(&srv->abort);
         if (srv->pause_timer)
             uv_close((uv_handle_t *)srv->pause_timer, on_timer_closed);
@@ -749,9 +753,16 @@ static void on_listener_closed(uv_handle_t *h)
     cnet__server_release(srv);
 }
 
+void cnet__server_hold(cnet_server_t *srv)
+{
+    srv->connections++;
+}
+
 void cnet__server_connection_closed(cnet_server_t *srv)
 {
     srv->connections--;
+    if (srv->connections == 0)
+        srv->flags &= ~SRV_IPC_CLOSING;
     if (srv->connections == 0 && (srv->flags & SRV_CLOSING)) {
         srv->close_pending++;
         maybe_emit_close(srv);
@@ -822,6 +833,11 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
         cnet__server_retain(srv);
         uv_close(&srv->h.handle, on_listener_closed);
     }
+    if (srv->ipc_links && !(srv->flags & SRV_IPC_CLOSING)) {
+        /* node: 'close' waits until the workers closed the connections sent to them. */
+        srv->flags |= SRV_IPC_CLOSING;
+        cnet__ipc_server_closing(srv);
+    }
     if (srv->connections == 0)
         srv->close_pending++; /* Node's _emitCloseIfDrained() at every close() */
     maybe_emit_close(srv);
@@ -886,6 +902,8 @@ int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg)
 
     if (!srv || !cb)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (srv->ipc_links) /* node: the workers holding sent connections are asked too */
+        return cnet__ipc_get_connections(srv, cb, arg);
     t = cnet__tick(srv->loop, tick_count, srv, &cnet__server_ref_ops);
     if (!t)
         return CNET_ENOMEM;
@@ -976,6 +994,16 @@ int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe)
         cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
     }
     return 0;
+}
+
+struct cnet__ipc_link **cnet__server_ipc_links(cnet_server_t *srv)
+{
+    return &srv->ipc_links;
+}
+
+unsigned cnet__server_id(const cnet_server_t *srv)
+{
+    return srv->id;
 }
 
 int cnet__server_fileno(const cnet_server_t *srv, bool *tls)
