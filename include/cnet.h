@@ -739,7 +739,9 @@ CNET_EXTERN bool cnet_server_is_listening(const cnet_server_t *srv);
 CNET_EXTERN size_t cnet_server_connections(const cnet_server_t *srv);
 
 typedef void (*cnet_count_cb)(cnet_server_t *srv, int err, size_t count, void *arg);
-/** server.getConnections(cb): @p cb runs on a later loop turn with the count. */
+/** server.getConnections(cb): @p cb runs on a later loop turn with the count; for a
+ * server that sent connections to other processes, once those answered (section 13:
+ * @p err CNET_ERR_CHILD_CLOSED_BEFORE_REPLY, count 0, when a channel closed first). */
 CNET_EXTERN int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg);
 /** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by
  * 'drop'. */
@@ -1883,7 +1885,15 @@ CNET_EXTERN int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool de
  *     connection's own. The sender's socket is destroyed by the send
  *     (node's keepOpen false): its 'close' follows (had_error false) and
  *     its server's cnet_server_connections() stops counting it at once, as
- *     node's server._connections. Bytes the sender had not read stay in the
+ *     node's server._connections. As node's (cluster), that server's
+ *     cnet_server_get_connections() then asks every channel it sent
+ *     connections over how many of them are still open in the receiver and
+ *     adds them (its callback comes once all answered; a channel that closes
+ *     before answering makes it fail with CNET_ERR_CHILD_CLOSED_BEFORE_REPLY
+ *     and is not asked again), and its cnet_server_close() waits, before
+ *     'close', until the receivers closed them too (counting one connection
+ *     meanwhile, node's _connections++; a channel that closes counts as
+ *     done). Bytes the sender had not read stay in the
  *     kernel and are read by the receiver: with pause_on_connect on the
  *     accepting server (node's pauseOnConnect), not a byte is lost. Writes
  *     still queued on the sender's socket are cancelled (ECANCELED).
@@ -1900,11 +1910,12 @@ CNET_EXTERN int cnet_socket_tls_peer_certificate(const cnet_socket_t *s, bool de
  * handle that arrived with a message not yet complete when the channel
  * closes is closed, never leaked. Any number of messages may be in flight.
  *
- * Wire format (both ends must be cnet): each message is framed by an 8-byte
- * header (a marker, the kind of handle, the length, big-endian) and sent in
- * one uv_write2 with its handle, so the handle and its message arrive
- * together. Node's JSON/advanced serialization is not spoken: a node
- * process is not a peer.
+ * Wire format (both ends must be cnet): each message is framed by a 12-byte
+ * header (a marker, the kind of handle, the length, the sending server's
+ * key, big-endian) and sent in one uv_write2 with its handle, so the handle
+ * and its message arrive together; control frames carry getConnections()
+ * and close() (node's NODE_SOCKET_* messages). Node's JSON/advanced serialization is not spoken: a
+ * node process is not a peer.
  * ------------------------------------------------------------------------ */
 
 typedef struct cnet_channel_s cnet_channel_t;

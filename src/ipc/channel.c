@@ -4,7 +4,7 @@
  * child.send(message, sendHandle) and process.on('message')).
  *
  * The channel is a libuv pipe, in IPC mode unless no_handles. A message is
- * an 8-byte header then its bytes, written with one uv_write2 that carries
+ * a 12-byte header then its bytes, written with one uv_write2 that carries
  * the handle, if any: libuv attaches the fd (SCM_RIGHTS) to the first
  * sendmsg of the request, so the fd is attached to the buffer that starts
  * with the header. Linux hands the fd over in the recvmsg that reads the
