@@ -457,8 +457,9 @@ void cnet__server_hold(cnet_server_t *srv);
 void cnet__ipc_socket_closed(cnet_socket_t *s);
 /* server.getConnections() of a server that sent connections to other processes. */
 int cnet__ipc_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg);
-/* server.close() of such a server: asks each channel to report when its sockets closed. */
-void cnet__ipc_server_closing(cnet_server_t *srv);
+/* server.close() of such a server: asks each channel to report when its sockets closed;
+ * true when it holds the server's 'close' (cnet__server_hold) until they answered. */
+bool cnet__ipc_server_closing(cnet_server_t *srv);
 /* The server is being freed: its links go. */
 void cnet__ipc_server_free(cnet_server_t *srv);
 

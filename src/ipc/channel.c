@@ -876,20 +876,21 @@ int cnet__ipc_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg)
     return 0;
 }
 
-void cnet__ipc_server_closing(cnet_server_t *srv)
+bool cnet__ipc_server_closing(cnet_server_t *srv)
 {
     pending_t *p = cnet__calloc(1, sizeof *p);
 
     if (!p)
-        return; /* 'close' then only waits for this process's connections */
+        return false; /* 'close' then only waits for this process's connections */
     p->srv = srv;
     p->left = ask_links(srv, p, KIND_NOTIFY_CLOSE, KIND_ALL_CLOSED);
     if (p->left == 0) {
         cnet__free(p);
-        return;
+        return false;
     }
     cnet__server_retain(srv);
     cnet__server_hold(srv); /* node's _connections++ while the workers are polled */
+    return true;
 }
 
 /* ---- the receiving side: a socket received from a peer's server closed -------------- */

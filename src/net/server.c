@@ -833,11 +833,9 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
         cnet__server_retain(srv);
         uv_close(&srv->h.handle, on_listener_closed);
     }
-    if (srv->ipc_links && !(srv->flags & SRV_IPC_CLOSING)) {
-        /* node: 'close' waits until the workers closed the connections sent to them. */
+    /* node: 'close' waits until the workers closed the connections sent to them. */
+    if (srv->ipc_links && !(srv->flags & SRV_IPC_CLOSING) && cnet__ipc_server_closing(srv))
         srv->flags |= SRV_IPC_CLOSING;
-        cnet__ipc_server_closing(srv);
-    }
     if (srv->connections == 0)
         srv->close_pending++; /* Node's _emitCloseIfDrained() at every close() */
     maybe_emit_close(srv);
