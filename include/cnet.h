@@ -13,6 +13,8 @@
  *   9. Allocator and logging
  *  10. TLS: secure contexts, certificates, server identity (tls module)
  *  11. Cancellation (AbortController, AbortSignal)
+ *  12. TLS sockets
+ *  13. IPC channels: messages, and sockets and servers passed between processes
  *
  * 1. CONVENTIONS
  *
@@ -204,6 +206,9 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_WRONG_THREAD, -5161, "object used from a thread that does not own its loop") \
     X(ERR_LOOP_CLOSED, -5162, "the loop is closed")                                    \
     X(ABORT_ERR, -5170, "The operation was aborted")                                   \
+    X(ERR_IPC_CHANNEL_CLOSED, -5190, "Channel closed")                                 \
+    X(ERR_IPC_NO_HANDLES, -5191, "This channel cannot pass handles (not in IPC mode)") \
+    X(ERR_CHILD_CLOSED_BEFORE_REPLY, -5192, "Child closed before reply received")      \
     X(UNKNOWN, -5999, "unknown error")
 
 /*
@@ -490,7 +495,8 @@ typedef struct cnet_error {
     X(SECURE_CONNECTION, "secureConnection")                  \
     X(TLS_CLIENT_ERROR, "tlsClientError")                     \
     X(SESSION, "session")                                     \
-    X(KEYLOG, "keylog")
+    X(KEYLOG, "keylog")                                       \
+    X(MESSAGE, "message")
 
 typedef enum {
 #define CNET__EV_ENUM(name, str) CNET_EVENT_##name,
@@ -534,6 +540,9 @@ typedef struct cnet_address {
  *   CONNECTION_ATTEMPT_TIMEOUT  address, port, family: Happy Eyeballs gave up on the
  *               attempt after its attempt timeout and goes on with the next address.
  *   CONNECTION  connection: the new socket (owned by the library, see Lifetime).
+ *   MESSAGE     (a channel's, section 13) data.base/len: the message's bytes; connection:
+ *               the socket that came with it, or NULL; server: the server that came with
+ *               it, or NULL.
  *   DROP        local, remote: the endpoints of the dropped connection.
  *   CLOSE (server) error: NULL for 'close' listeners. Only the callback given
  *               to cnet_server_close() may see an error: ERR_SERVER_NOT_RUNNING
@@ -554,7 +563,8 @@ typedef struct cnet_event {
     const char *host;
     const cnet_address_t *local;
     const cnet_address_t *remote;
-    int port; /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
+    int port;              /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
+    cnet_server_t *server; /* since 0.3: MESSAGE of a channel, a server that came with it */
 } cnet_event_t;
 
 typedef void (*cnet_socket_cb)(cnet_socket_t *s, const cnet_event_t *ev, void *arg);
@@ -954,7 +964,9 @@ CNET_EXTERN bool cnet_server_is_listening(const cnet_server_t *srv);
 CNET_EXTERN size_t cnet_server_connections(const cnet_server_t *srv);
 
 typedef void (*cnet_count_cb)(cnet_server_t *srv, int err, size_t count, void *arg);
-/** server.getConnections(cb): @p cb runs on a later loop turn with the count. */
+/** server.getConnections(cb): @p cb runs on a later loop turn with the count; for a
+ * server that sent connections to other processes, once those answered (section 13:
+ * @p err CNET_ERR_CHILD_CLOSED_BEFORE_REPLY, count 0, when a channel closed first). */
 CNET_EXTERN int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg);
 /** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by
  * 'drop'. */
@@ -2174,6 +2186,197 @@ CNET_EXTERN int cnet_tls_sni_done(cnet_socket_t *s, cnet_tls_context_t *ctx, int
  *   (@p srv has an alpn_callback and @p ctx alpn_protocols), CNET_ERR_NO_CRYPTO.
  */
 CNET_EXTERN int cnet_server_set_secure_context(cnet_server_t *srv, cnet_tls_context_t *ctx);
+/* ------------------------------------------------------------------------
+ * 13. IPC CHANNELS (child.send(message, sendHandle), process.on('message'))
+ *
+ * A channel is one end of a connected Unix stream socket between two
+ * processes (a socketpair one process made before starting the other, or a
+ * connection to a socket path). It carries messages: byte strings, each
+ * delivered whole as one 'message' event, in order. In IPC mode (the
+ * default) a message may carry a listening server or a connected socket,
+ * passed with SCM_RIGHTS (libuv's uv_write2 on an IPC pipe) and adopted by
+ * the receiving process, which carries on with it, as node's
+ * child.send(message, handle) and cluster do:
+ *   - a server (cnet_channel_send_server()): the receiver gets a new
+ *     cnet_server_t listening on the same socket, already listening (no
+ *     'listening' event: node emits the message from the listening
+ *     callback), with the channel's server_opts; its 'connection' events
+ *     come in the receiver. The sender's server keeps listening (both
+ *     processes accept from the one queue, node's behaviour); close it if
+ *     only the receiver should accept.
+ *   - a socket (cnet_channel_send_socket()): the receiver gets a new
+ *     connected cnet_socket_t (server_opts' allow_half_open,
+ *     high_water_mark, no_delay, keep_alive apply; not TLS). It starts
+ *     reading once the 'message' listeners have returned, unless one paused
+ *     it, exactly like an accepted socket after 'connection': add 'data'
+ *     listeners inside 'message'. Its remote and local addresses are the
+ *     connection's own. The sender's socket is destroyed by the send
+ *     (node's keepOpen false): its 'close' follows (had_error false) and
+ *     its server's cnet_server_connections() stops counting it at once, as
+ *     node's server._connections. As node's (cluster), that server's
+ *     cnet_server_get_connections() then asks every channel it sent
+ *     connections over how many of them are still open in the receiver and
+ *     adds them (its callback comes once all answered; a channel that closes
+ *     before answering makes it fail with CNET_ERR_CHILD_CLOSED_BEFORE_REPLY
+ *     and is not asked again), and its cnet_server_close() waits, before
+ *     'close', until the receivers closed them too (counting one connection
+ *     meanwhile, node's _connections++; a channel that closes counts as
+ *     done). Bytes the sender had not read stay in the
+ *     kernel and are read by the receiver: with pause_on_connect on the
+ *     accepting server (node's pauseOnConnect), not a byte is lost. Writes
+ *     still queued on the sender's socket are cancelled (ECANCELED).
+ * Nobody listening: a socket or server that came with a message is still
+ * created and keeps running; destroy/close it in the 'message' listener if
+ * it is not wanted.
+ *
+ * Events of a channel: 'message' (data, connection or server), 'error'
+ * (error: a read failure, a send failure without a callback, a message over
+ * max_message_size), 'close' (last, exactly once, node's 'disconnect': the
+ * peer closed its end or exited, cnet_channel_close() was called, or an
+ * error). A channel, like a socket, is valid until its 'close' listeners
+ * have returned; any call (close included) is safe inside its callbacks. A
+ * handle that arrived with a message not yet complete when the channel
+ * closes is closed, never leaked. Any number of messages may be in flight.
+ *
+ * Wire format (both ends must be cnet): each message is framed by a 12-byte
+ * header (a marker, the kind of handle, the length, the sending server's
+ * key, big-endian) and sent in one uv_write2 with its handle, so the handle
+ * and its message arrive together; control frames carry getConnections()
+ * and close() (node's NODE_SOCKET_* messages). Node's JSON/advanced serialization is not spoken: a
+ * node process is not a peer.
+ * ------------------------------------------------------------------------ */
+
+typedef struct cnet_channel_s cnet_channel_t;
+typedef void (*cnet_channel_cb)(cnet_channel_t *ch, const cnet_event_t *ev, void *arg);
+/** A send's completion: @p status 0 once the message (and its handle) went to the kernel. */
+typedef void (*cnet_channel_send_cb)(cnet_channel_t *ch, int status, void *arg);
+
+/** Channel options. Start from CNET_CHANNEL_OPTS_INIT. */
+typedef struct cnet_channel_opts {
+    size_t size;             /* sizeof the struct: set by CNET_CHANNEL_OPTS_INIT */
+    bool no_handles;         /* true: not an IPC pipe: messages only, sending a handle is refused */
+    size_t max_message_size; /* largest message sent or accepted; 0: 64 MiB */
+    /* Options of the servers and sockets received (copied at open; NULL: defaults). */
+    const cnet_server_opts_t *server_opts;
+} cnet_channel_opts_t;
+#define CNET_CHANNEL_OPTS_INIT CNET__OPTS_INIT(cnet_channel_opts_t)
+
+/**
+ * A channel on @p fd, a connected Unix stream socket (one end of a
+ * socketpair, e.g. inherited by a child process as a number given on its
+ * command line or in its environment). The channel owns @p fd once this
+ * returns 0 (it closes it at 'close'); on an error the fd stays the
+ * caller's. Reading starts at once: 'message' events come on later loop
+ * turns. The channel keeps cnet_loop_run() going until 'close' (see
+ * cnet_channel_unref()).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE (@p out NULL), CNET_EBADF (not an
+ *   open fd), CNET_ENOTSOCK (not a socket), CNET_EINVAL (not a Unix stream
+ *   socket), CNET_ERR_INVALID_ARG_VALUE (options), CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_channel_open(cnet_loop_t *loop, int fd, const cnet_channel_opts_t *opts,
+                                  cnet_channel_t **out);
+/**
+ * A socketpair: @p *out is a channel on one end, @p *peer_fd the other end,
+ * for the other process, which opens it with cnet_channel_open(). @p
+ * *peer_fd has FD_CLOEXEC: pass it to uv_spawn() as a stdio entry
+ * (UV_INHERIT_FD, which dup2()s it into the child, e.g. as fd 3), or dup2()
+ * it yourself between fork() and exec(); then close it in this process.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE,
+ *   CNET_EMFILE, CNET_ENFILE, CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_channel_pair(cnet_loop_t *loop, const cnet_channel_opts_t *opts,
+                                  cnet_channel_t **out, int *peer_fd);
+/**
+ * A channel connected to the Unix socket at @p path, whose listener makes
+ * its side with cnet_channel_from_socket(). Messages sent before the
+ * connection is up are queued. A failed connect is 'error' (syscall
+ * "connect", address the path), then 'close'.
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ENAMETOOLONG,
+ *   CNET_ERR_INVALID_ARG_VALUE, CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_channel_connect(cnet_loop_t *loop, const char *path,
+                                     const cnet_channel_opts_t *opts, cnet_channel_t **out);
+/**
+ * Turns @p s, a connected Unix socket (e.g. just accepted by a server on a
+ * path, inside its 'connection' listener), into a channel on the same
+ * connection: @p s is destroyed ('close' follows) and the channel owns the
+ * connection. Bytes @p s already read are not seen by the channel: call it
+ * before the socket reads (in 'connection', or with pause_on_connect).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_STREAM_DESTROYED,
+ *   CNET_ERR_SOCKET_CLOSED (not connected), CNET_ERR_INVALID_HANDLE_TYPE
+ *   (TCP or TLS), CNET_ERR_INVALID_ARG_VALUE, CNET_EMFILE, CNET_ENOMEM;
+ *   @p s is unchanged on an error.
+ */
+CNET_EXTERN int cnet_channel_from_socket(cnet_socket_t *s, const cnet_channel_opts_t *opts,
+                                         cnet_channel_t **out);
+
+/**
+ * child.send(message, callback): sends @p len bytes (copied; 0 is an empty
+ * message) as one message. @p cb (may be NULL) runs on a later loop turn:
+ * status 0 once the kernel took it, or an error (CNET_EPIPE: the peer is
+ * gone; CNET_ECANCELED: the channel closed first). A failure without @p cb
+ * is an 'error' event on the channel (node emits 'error' too).
+ * @return 0, or at once (scheduling nothing): CNET_ERR_INVALID_ARG_TYPE,
+ *   CNET_ERR_STREAM_NULL_VALUES (@p data NULL with @p len > 0),
+ *   CNET_ERR_IPC_CHANNEL_CLOSED (after cnet_channel_close() or 'close'),
+ *   CNET_ERR_FRAME_TOO_LARGE (over max_message_size), CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_channel_send(cnet_channel_t *ch, const void *data, size_t len,
+                                  cnet_channel_send_cb cb, void *arg);
+/**
+ * child.send(message, socket, callback): sends @p s, a connected plain TCP
+ * or Unix socket, with the message. On success @p s is destroyed at once
+ * (see the section's text: 'close' follows, its server stops counting it)
+ * and the connection lives on in the receiver; on an error @p s is
+ * unchanged. If the message then fails to go out (the peer is gone), the
+ * connection is closed.
+ * @return as cnet_channel_send(), and CNET_ERR_IPC_NO_HANDLES (a
+ *   no_handles channel), CNET_ERR_STREAM_DESTROYED (@p s destroyed),
+ *   CNET_ERR_SOCKET_CLOSED (not connected: never, or still connecting),
+ *   CNET_ERR_INVALID_HANDLE_TYPE (a TLS socket: its TLS state cannot be
+ *   passed), CNET_EMFILE. (node sends a destroyed socket's message without
+ *   the handle; here it is refused.)
+ */
+CNET_EXTERN int cnet_channel_send_socket(cnet_channel_t *ch, const void *data, size_t len,
+                                         cnet_socket_t *s, cnet_channel_send_cb cb, void *arg);
+/**
+ * child.send(message, server, callback): sends @p srv's listening socket
+ * with the message; the receiver gets a server on it. @p srv is unchanged
+ * and keeps listening (the socket is duplicated for the send, so closing
+ * @p srv at any time is safe).
+ * @return as cnet_channel_send(), and CNET_ERR_IPC_NO_HANDLES,
+ *   CNET_ERR_SERVER_NOT_RUNNING (not listening: node's server._handle is
+ *   null), CNET_ERR_INVALID_HANDLE_TYPE (a TLS server: the receiver would
+ *   accept plain connections), CNET_EMFILE.
+ */
+CNET_EXTERN int cnet_channel_send_server(cnet_channel_t *ch, const void *data, size_t len,
+                                         cnet_server_t *srv, cnet_channel_send_cb cb, void *arg);
+/**
+ * child.disconnect(): closes the channel. Sends still queued complete with
+ * CNET_ECANCELED, then 'close' comes on a later turn; the peer sees its own
+ * 'close'. Idempotent; NULL is a no-op. Safe inside any callback.
+ */
+CNET_EXTERN void cnet_channel_close(cnet_channel_t *ch);
+/** child.connected: open and not closing. */
+CNET_EXTERN bool cnet_channel_is_connected(const cnet_channel_t *ch);
+/** Whether the channel passes handles (IPC mode). */
+CNET_EXTERN bool cnet_channel_is_ipc(const cnet_channel_t *ch);
+/** channel.ref() / unref(): whether an open channel keeps cnet_loop_run() going. */
+CNET_EXTERN void cnet_channel_ref(cnet_channel_t *ch);
+CNET_EXTERN void cnet_channel_unref(cnet_channel_t *ch);
+/** Keeps @p ch allocated past its 'close' event until the matching release. */
+CNET_EXTERN void cnet_channel_retain(cnet_channel_t *ch);
+CNET_EXTERN void cnet_channel_release(cnet_channel_t *ch);
+CNET_EXTERN void cnet_channel_set_data(cnet_channel_t *ch, void *data);
+CNET_EXTERN void *cnet_channel_get_data(const cnet_channel_t *ch);
+/* EventEmitter for channels, with the socket functions' rules. */
+CNET_EXTERN int cnet_channel_on(cnet_channel_t *ch, cnet_event_type_t type, cnet_channel_cb cb,
+                                void *arg);
+CNET_EXTERN int cnet_channel_once(cnet_channel_t *ch, cnet_event_type_t type, cnet_channel_cb cb,
+                                  void *arg);
+CNET_EXTERN int cnet_channel_off(cnet_channel_t *ch, cnet_event_type_t type, cnet_channel_cb cb,
+                                 void *arg);
+CNET_EXTERN int cnet_channel_off_all(cnet_channel_t *ch, cnet_event_type_t type);
 
 #ifdef __cplusplus
 }

@@ -376,6 +376,7 @@ struct cnet_socket_s {
     cnet__endpoints_t ends;        /* local and remote endpoints, kept past 'close' (sockaddr.c) */
     cnet__abort_listener_t *abort; /* AbortSignal listeners (socket_abort.c), until 'close' */
     cnet__transport_t *tls;        /* TLS state (src/tls/socket.c) when CNET__S_TLS, else NULL */
+    struct cnet__ipc_track *ipc;   /* received from another process's server (src/ipc/), or NULL */
 };
 
 #define CNET__DEFAULT_HWM (16 * 1024)
@@ -480,6 +481,29 @@ void cnet__server_connection_closed(cnet_server_t *srv);
 void cnet__server_emit(cnet_server_t *srv, const cnet_event_t *ev);
 /* The server whose listening handle @p h is, or NULL (workers.c's stop walks the handles). */
 cnet_server_t *cnet__server_from_handle(uv_handle_t *h);
+/* IPC (src/ipc/): makes @p srv (new, never listened) listen on the listening socket
+ * pending on @p ipc (uv_accept into a uv_tcp_t, or a uv_pipe_t when @p pipe); no
+ * 'listening' event. 0 or a negative code (then the server has no handle). */
+int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe);
+/* The listening fd of @p srv, or CNET_ERR_SERVER_NOT_RUNNING; *tls: a TLS server. */
+int cnet__server_fileno(const cnet_server_t *srv, bool *tls);
+/* The channels @p srv sent connections over (node's server._workers), NULL when none. */
+struct cnet__ipc_link **cnet__server_ipc_links(cnet_server_t *srv);
+unsigned cnet__server_id(const cnet_server_t *srv);
+/* A hold on 'close' (node's _connections++ while the workers are polled); released by
+ * cnet__server_connection_closed(). */
+void cnet__server_hold(cnet_server_t *srv);
+
+/* ---- ipc/channel.c: hooks of the layers below ----------------------------------- */
+/* A socket received from another process's server closed (its 'close' is being emitted). */
+void cnet__ipc_socket_closed(cnet_socket_t *s);
+/* server.getConnections() of a server that sent connections to other processes. */
+int cnet__ipc_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg);
+/* server.close() of such a server: asks each channel to report when its sockets closed;
+ * true when it holds the server's 'close' (cnet__server_hold) until they answered. */
+bool cnet__ipc_server_closing(cnet_server_t *srv);
+/* The server is being freed: its links go. */
+void cnet__ipc_server_free(cnet_server_t *srv);
 
 /* ---- addresses (addr.c) ------------------------------------------------- */
 

@@ -96,7 +96,8 @@ static void test_event_names(void)
                                              "secureConnection",
                                              "tlsClientError",
                                              "session",
-                                             "keylog"};
+                                             "keylog",
+                                             "message"};
     test_set_phase("event names");
     ASSERT_EQ(sizeof node_names / sizeof node_names[0], CNET_EVENT__COUNT);
     ASSERT_EQ(0, CNET_EVENT_LOOKUP);

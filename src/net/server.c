@@ -36,6 +36,7 @@ enum {
     SRV_HANDLE_CLOSING = 1u << 9, /* the listening (or failed) handle is still closing */
     SRV_PAUSED = 1u << 10,        /* pause(msecs) lasts: connections are not accepted */
     SRV_HELD = 1u << 11,          /* paused while libuv holds one accepted fd for us */
+    SRV_IPC_CLOSING = 1u << 16,   /* close() waits for the workers' sockets (src/ipc/) */
 };
 
 struct cnet_server_s {
@@ -67,6 +68,7 @@ struct cnet_server_s {
     uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
     cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
     void *share_ticket;           /* the worker group's shared socket we dup()'d, or NULL */
+    struct cnet__ipc_link *ipc_links; /* channels it sent connections over (src/ipc/) */
 };
 
 static void emit_simple(cnet_server_t *srv, cnet_event_type_t type);
@@ -87,6 +89,8 @@ static void on_timer_closed(uv_handle_t *h)
 void cnet__server_release(cnet_server_t *srv)
 {
     if (--srv->refs == 0) {
+        if (srv->ipc_links)
+            cnet__ipc_server_free(srv);
         cnet__abort_unlisten(&srv->abort);
         if (srv->pause_timer)
             uv_close((uv_handle_t *)srv->pause_timer, on_timer_closed);
@@ -840,9 +844,16 @@ static void on_listener_closed(uv_handle_t *h)
     cnet__server_release(srv);
 }
 
+void cnet__server_hold(cnet_server_t *srv)
+{
+    srv->connections++;
+}
+
 void cnet__server_connection_closed(cnet_server_t *srv)
 {
     srv->connections--;
+    if (srv->connections == 0)
+        srv->flags &= ~SRV_IPC_CLOSING;
     if (srv->connections == 0 && (srv->flags & SRV_CLOSING)) {
         srv->close_pending++;
         maybe_emit_close(srv);
@@ -914,6 +925,9 @@ int cnet_server_close(cnet_server_t *srv, cnet_server_cb on_close, void *arg)
         uv_close(&srv->h.handle, on_listener_closed);
         share_put(srv);
     }
+    /* node: 'close' waits until the workers closed the connections sent to them. */
+    if (srv->ipc_links && !(srv->flags & SRV_IPC_CLOSING) && cnet__ipc_server_closing(srv))
+        srv->flags |= SRV_IPC_CLOSING;
     if (srv->connections == 0)
         srv->close_pending++; /* Node's _emitCloseIfDrained() at every close() */
     maybe_emit_close(srv);
@@ -983,6 +997,8 @@ int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb, void *arg)
 
     if (!srv || !cb)
         return CNET_ERR_INVALID_ARG_TYPE;
+    if (srv->ipc_links) /* node: the workers holding sent connections are asked too */
+        return cnet__ipc_get_connections(srv, cb, arg);
     t = cnet__tick(srv->loop, tick_count, srv, &cnet__server_ref_ops);
     if (!t)
         return CNET_ENOMEM;
@@ -1053,6 +1069,68 @@ void *cnet_server_get_data(const cnet_server_t *srv)
 cnet_loop_t *cnet_server_loop(const cnet_server_t *srv)
 {
     return srv ? srv->loop : NULL;
+}
+
+/* ---- IPC: a listening socket received from another process (src/ipc/) ---------- */
+
+int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss, err;
+
+    err = pipe ? uv_pipe_init(srv->loop->uv, &srv->h.pipe, 0)
+               : uv_tcp_init(srv->loop->uv, &srv->h.tcp);
+    if (err)
+        return cnet__err_from_uv(err);
+    srv->h.handle.data = srv;
+    srv->flags |= SRV_HANDLE | (pipe ? SRV_PIPE : 0);
+    srv->backlog = 511;
+    err = uv_accept((uv_stream_t *)ipc, &srv->h.stream);
+    if (err == 0)
+        err = uv_listen(&srv->h.stream, srv->backlog, on_connection);
+    if (err) {
+        /* Closed without events: the server never listened (its owner releases it). */
+        srv->flags &= ~SRV_HANDLE;
+        srv->flags |= SRV_HANDLE_CLOSING;
+        cnet__server_retain(srv);
+        uv_close(&srv->h.handle, on_chmod_failed_closed);
+        return cnet__err_from_uv(err);
+    }
+    srv->flags |= SRV_LISTENING;
+    if (pipe) {
+        char path[CNET_ADDRSTRLEN];
+        size_t n = sizeof path;
+        srv->bound = (cnet_address_t){.port = -1};
+        if (uv_pipe_getsockname(&srv->h.pipe, path, &n) == 0 && n < sizeof path) {
+            memcpy(srv->bound.address, path, n);
+            srv->bound.address[n] = '\0';
+        }
+    } else if (uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0) {
+        cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
+    }
+    return 0;
+}
+
+struct cnet__ipc_link **cnet__server_ipc_links(cnet_server_t *srv)
+{
+    return &srv->ipc_links;
+}
+
+unsigned cnet__server_id(const cnet_server_t *srv)
+{
+    return srv->id;
+}
+
+int cnet__server_fileno(const cnet_server_t *srv, bool *tls)
+{
+    uv_os_fd_t fd;
+
+    *tls = srv->opts.tls != NULL;
+    if (!(srv->flags & SRV_LISTENING) || !(srv->flags & SRV_HANDLE))
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (uv_fileno(&srv->h.handle, &fd) != 0)
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    return fd;
 }
 
 /* ---- listeners ------------------------------------------------------------ */

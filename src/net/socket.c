@@ -202,6 +202,8 @@ static void finish_close(cnet_socket_t *s)
     }
     s->flags |= CNET__S_CLOSED;
     cnet__pipe_detach(s); /* not a 'close' listener: off_all(CLOSE) cannot skip it */
+    if (s->ipc)
+        cnet__ipc_socket_closed(s); /* the sending process's getConnections() stops counting it */
     if (srv)
         cnet__server_connection_closed(srv);
     memset(&ev, 0, sizeof ev);
