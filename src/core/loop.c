@@ -32,7 +32,7 @@ static void on_tick_check(uv_check_t *h)
 
 static int loop_setup(cnet_loop_t *loop)
 {
-    loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE);
+    loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE + CNET__PLAIN_BUF_SIZE);
     if (!loop->read_buf)
         return CNET_ENOMEM;
     uv_idle_init(loop->uv, &loop->tick_idle);

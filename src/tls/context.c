@@ -438,6 +438,7 @@ static int set_alpn(cnet_tls_context_t *ctx, const char *const *names, char *err
 static void context_free(cnet_tls_context_t *ctx)
 {
     SSL_CTX_free(ctx->ssl_ctx);
+    BIO_meth_free(ctx->wire_method);
     cnet__free(ctx->alpn);
     cnet__free(ctx);
     ERR_clear_error();
@@ -536,7 +537,8 @@ int cnet_tls_context_new(const cnet_tls_context_opts_t *opts, cnet_tls_context_t
         cnet__free(ctx);
         return rc == CNET_ERR_OSSL_UNLISTED ? CNET_ENOMEM : rc;
     }
-    rc = configure(ctx, &o, errmsg, errmsg_size);
+    ctx->wire_method = cnet__tls_wire_method_new();
+    rc = ctx->wire_method ? configure(ctx, &o, errmsg, errmsg_size) : CNET_ENOMEM;
     if (rc) {
         context_free(ctx);
         return rc;
