@@ -404,6 +404,8 @@ void cnet__tls_sock_on_eof(cnet_socket_t *s);
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s);
 void cnet__tls_sock_connected(cnet_socket_t *s);
 void cnet__tls_sock_resumed(cnet_socket_t *s);
+/* A 'keylog' listener was added: the engine starts producing lines. */
+void cnet__tls_sock_keylog_listened(cnet_socket_t *s);
 void cnet__tls_sock_free(cnet_socket_t *s);
 /* Server: makes an accepted socket TLS on @p ctx. 0 or a negative code. */
 int cnet__tls_sock_accepted(cnet_socket_t *s, cnet_tls_context_t *ctx, unsigned timeout_ms);

@@ -1,6 +1,6 @@
 /*
- * The TLS engine: one SSL between two memory BIOs (ciphertext in, ciphertext
- * out), driven by its caller. This is what the socket's transport seam will
+ * The TLS engine: one SSL between two BIOs of our own, "wires" (ciphertext
+ * in, ciphertext out), driven by its caller. This is what the socket's transport seam will
  * drive: libuv keeps the fd, the engine only turns bytes into bytes.
  *
  * Map:
@@ -9,7 +9,8 @@
  *     new session), which find their engine through the SSL's app data
  *   - the handshake and what happens when it completes: node's
  *     verifyError() and checkServerIdentity(), rejectUnauthorized
- *   - the byte path: feed, read, write, pull, shutdown, trim
+ *   - the wires: the BIOs' buffers (incoming bytes lent, not copied)
+ *   - the byte path: feed, read, write, peek / consume / pull, shutdown, trim
  *   - accessors (getProtocol, getCipher, alpnProtocol, sessions ...)
  *
  * Verification follows node exactly: the verify callback accepts everything,
@@ -19,8 +20,9 @@
  *
  * Every entry point that calls OpenSSL empties the thread's error queue
  * first and leaves it empty, so one connection's errors never surface in
- * another's. Nothing here allocates per record: the BIOs' buffers and
- * OpenSSL's own are reused, and given back by cnet__tls_engine_trim().
+ * another's (peeking before clearing: ERR_clear_error() walks every slot).
+ * Nothing here allocates per record: the wires' buffers and OpenSSL's own
+ * are reused, and given back by cnet__tls_engine_trim().
  */
 #include "tls/tls.h"
 
@@ -162,10 +164,15 @@ static const cnet_tls_context_t *current_ctx(const cnet__tls_engine_t *e)
     return e->sni_ctx ? e->sni_ctx : e->ctx;
 }
 
+static void keylog_enable(cnet_tls_context_t *ctx);
+
 static void apply_sni_ctx(cnet__tls_engine_t *e)
 {
-    if (e->sni_ctx && SSL_get_SSL_CTX(e->ssl) != e->sni_ctx->ssl_ctx)
+    if (e->sni_ctx && SSL_get_SSL_CTX(e->ssl) != e->sni_ctx->ssl_ctx) {
+        if (e->keylog)
+            keylog_enable(e->sni_ctx); /* lines come from the SSL's current context */
         SSL_set_SSL_CTX(e->ssl, e->sni_ctx->ssl_ctx);
+    }
 }
 
 /* The host_name of the client's server_name extension (GetClientHelloServerName). */
@@ -306,11 +313,27 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session)
     return 1;
 }
 
+/* The keylog callback on @p ctx, set once (see cnet__tls_engine_set_keylog). */
+static void keylog_enable(cnet_tls_context_t *ctx)
+{
+    if (ctx && !atomic_load_explicit(&ctx->keylog_on, memory_order_acquire) &&
+        !atomic_exchange_explicit(&ctx->keylog_on, true, memory_order_acq_rel))
+        SSL_CTX_set_keylog_callback(ctx->ssl_ctx, on_keylog);
+}
+
+void cnet__tls_engine_set_keylog(cnet__tls_engine_t *e, cnet__tls_keylog_fn fn)
+{
+    e->keylog = fn;
+    if (fn) {
+        keylog_enable(e->ctx);
+        keylog_enable(e->sni_ctx);
+    }
+}
+
 void cnet__tls_engine_setup_ctx(SSL_CTX *ssl_ctx)
 {
     SSL_CTX_set_client_hello_cb(ssl_ctx, on_client_hello, NULL);
     SSL_CTX_set_alpn_select_cb(ssl_ctx, on_alpn_select, NULL);
-    SSL_CTX_set_keylog_callback(ssl_ctx, on_keylog);
     SSL_CTX_sess_set_new_cb(ssl_ctx, on_new_session);
 }
 
@@ -510,7 +533,8 @@ int cnet__tls_engine_new(cnet_tls_context_t *ctx, const cnet__tls_engine_opts_t 
         o->reject_unauthorized ? o->reject_unauthorized != CNET_TLS_OFF : ctx->reject_unauthorized;
     e->sni = o->sni;
     e->alpn_cb = o->alpn;
-    e->keylog = o->keylog;
+    if (o->keylog)
+        cnet__tls_engine_set_keylog(e, o->keylog);
     e->hook_arg = o->hook_arg;
     e->ssl = SSL_new(ctx->ssl_ctx);
     rc = e->ssl ? setup(e, o) : CNET_ENOMEM;

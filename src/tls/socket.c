@@ -405,6 +405,13 @@ static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
         cnet__free(p);
 }
 
+void cnet__tls_sock_keylog_listened(cnet_socket_t *s)
+{
+    if (TS(s)->engine)
+        cnet__tls_engine_set_keylog(TS(s)->engine, on_keylog);
+    /* else start() sees the listener */
+}
+
 /* Makes the engine and, for a client, queues the ClientHello. */
 static int start(cnet_socket_t *s)
 {
@@ -424,7 +431,8 @@ static int start(cnet_socket_t *s)
     eo.alpn_protocols = ts->alpn;
     eo.session = ts->session;
     eo.session_len = ts->session_len;
-    eo.keylog = on_keylog;
+    /* OpenSSL formats key-log lines only once asked to (a cost on every handshake). */
+    eo.keylog = cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) ? on_keylog : NULL;
     eo.hook_arg = s;
     r = cnet__tls_engine_new(ts->ctx, &eo, &ts->engine);
     cnet__free(ts->session);

@@ -34,6 +34,7 @@ struct cnet_tls_context_s {
     bool request_cert;
     bool reject_unauthorized;
     BIO_METHOD *wire_method; /* the engines' BIOs (engine.c); read-only once made */
+    atomic_bool keylog_on;   /* the SSL_CTX's keylog callback is set (once an engine wants it) */
 };
 
 /* First released layout of cnet_tls_context_opts_t (0.3.0). */
@@ -226,6 +227,15 @@ int cnet__tls_engine_shutdown(cnet__tls_engine_t *e);
  * and the buffers of the wires that hold nothing (a free() each, cheap enough to
  * call whenever the socket's queue empties). */
 void cnet__tls_engine_trim(cnet__tls_engine_t *e);
+
+/*
+ * Installs (or replaces) the keylog hook after creation. OpenSSL formats
+ * key-log lines only for a context whose callback is set, which costs every
+ * handshake on it a few hundred sprintf calls, so it is set (for good, as
+ * node's enableKeylogCallback does) only once an engine on it wants lines:
+ * created with a keylog hook, or given one here.
+ */
+void cnet__tls_engine_set_keylog(cnet__tls_engine_t *e, cnet__tls_keylog_fn fn);
 
 /* Events since the last call (CNET__TLS_EV_*), each reported once. When both
  * come together (a TLS 1.2 session arrives within the handshake), 'secure'
