@@ -124,6 +124,9 @@ struct cnet__tick {
 };
 
 #define CNET__READ_BUF_SIZE (64 * 1024)
+/* read_buf is followed by this much room where TLS decrypts (one record's
+ * plaintext), so the ciphertext read into read_buf is lent, not copied. */
+#define CNET__PLAIN_BUF_SIZE (16 * 1024)
 
 /* A function posted to a loop from any thread (cnet_loop_post), queued under post_lock. */
 typedef struct cnet__post cnet__post_t;
@@ -423,6 +426,11 @@ void cnet__stream_release_held(cnet_socket_t *s);
 /* Queues @p len bytes of wire data (the caller fills *dst at once) carrying @p cb, then the
  * caller calls cnet__stream_flush. Returns 1 past the highWaterMark, 0, or CNET_ENOMEM. */
 int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst);
+/* Sends @p len bytes of wire data carrying @p cb: straight to the kernel when nothing is queued
+ * (as a plain write), the rest copied into the queue. Returns 1 past the highWaterMark, 0, or a
+ * negative code once the socket was destroyed for it (out of memory, a send error). */
+int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
+                            void *arg);
 void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose);
 
 /* TLS sockets (src/tls/socket.c; stubs in none.c). Called only when CNET__S_TLS is set. */
@@ -434,6 +442,8 @@ void cnet__tls_sock_on_eof(cnet_socket_t *s);
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s);
 void cnet__tls_sock_connected(cnet_socket_t *s);
 void cnet__tls_sock_resumed(cnet_socket_t *s);
+/* A 'keylog' listener was added: the engine starts producing lines. */
+void cnet__tls_sock_keylog_listened(cnet_socket_t *s);
 void cnet__tls_sock_free(cnet_socket_t *s);
 /* Server: makes an accepted socket TLS on @p o->tls, with @p o's handshake timeout and SNI
  * and ALPN callbacks. 0 or a negative code. */

@@ -42,7 +42,7 @@ static int loop_setup(cnet_loop_t *loop)
 {
     int err;
 
-    loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE);
+    loop->read_buf = cnet__malloc(CNET__READ_BUF_SIZE + CNET__PLAIN_BUF_SIZE);
     if (!loop->read_buf)
         return CNET_ENOMEM;
     if ((err = uv_mutex_init(&loop->post_lock)) != 0) {

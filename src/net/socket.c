@@ -691,9 +691,14 @@ int cnet_socket_set_framing(cnet_socket_t *s, const cnet_framing_opts_t *opts)
 static int add_listener(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg,
                         cnet_free_fn arg_free, bool once, bool prepend)
 {
+    int r;
+
     if (!s)
         return CNET_ERR_INVALID_ARG_TYPE;
-    return cnet__emitter_add(&s->em, (int)type, (cnet__any_cb)cb, arg, arg_free, once, prepend);
+    r = cnet__emitter_add(&s->em, (int)type, (cnet__any_cb)cb, arg, arg_free, once, prepend);
+    if (r == 0 && type == CNET_EVENT_KEYLOG && (s->flags & CNET__S_TLS))
+        cnet__tls_sock_keylog_listened(s); /* node's enableKeylogCallback on 'newListener' */
+    return r;
 }
 
 int cnet_socket_on(cnet_socket_t *s, cnet_event_type_t type, cnet_socket_cb cb, void *arg)

@@ -348,6 +348,25 @@ static ssize_t try_send(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs)
     return n;
 }
 
+/* The kernel took a whole write: what is left of it is its callback, on the next tick. */
+static inline int sent_all(cnet_socket_t *s, cnet_write_cb cb, void *arg)
+{
+    cnet__socket_touch(s);
+    if (s->queued_bytes >= s->hwm)
+        s->flags |= CNET__S_NEED_DRAIN;
+    /* The callback must not run inside write(): it runs on the next tick. */
+    if (cb || (s->flags & CNET__S_NEED_DRAIN)) {
+        cnet__tick_t *t = cnet__tick(s->loop, tick_write_done, s, &cnet__socket_ref_ops);
+        if (!t)
+            return CNET_ENOMEM; /* the bytes are sent; only the callback is lost */
+        t->cb = (void *)cb;
+        t->arg = arg;
+        if (cb)
+            s->sent_cb_ticks++;
+    }
+    return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
+}
+
 /*
  * The write path behind every public write; the caller has checked the state.
  * bytesWritten counts what write() accepted (Node's bytesWritten: sent or
@@ -379,21 +398,8 @@ int cnet__stream_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, c
         sent = try_send(s, bufs, nbufs);
         if (sent == (ssize_t)total) {
             s->bytes_written += total;
-            cnet__socket_touch(s);
             dispose_bufs(bufs, nbufs, dispose);
-            if (s->queued_bytes >= s->hwm)
-                s->flags |= CNET__S_NEED_DRAIN;
-            /* The callback must not run inside write(): it runs on the next tick. */
-            if (cb || (s->flags & CNET__S_NEED_DRAIN)) {
-                cnet__tick_t *t = cnet__tick(s->loop, tick_write_done, s, &cnet__socket_ref_ops);
-                if (!t)
-                    return CNET_ENOMEM; /* the bytes are sent; only the callback is lost */
-                t->cb = (void *)cb;
-                t->arg = arg;
-                if (cb)
-                    s->sent_cb_ticks++;
-            }
-            return (s->flags & CNET__S_NEED_DRAIN) ? 1 : 0;
+            return sent_all(s, cb, arg);
         }
         if (sent > 0)
             cnet__socket_touch(s);
@@ -1079,4 +1085,42 @@ int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void
         return 1;
     }
     return 0;
+}
+
+int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
+                            void *arg)
+{
+    ssize_t sent = 0;
+    char *dst;
+    int r;
+
+    /* The plain write's fast path: the kernel may take it all, then nothing is copied. */
+    if (len && !s->wq_head && !s->inflight && !s->corked &&
+        (s->flags & (CNET__S_CONNECTED | CNET__S_HANDLE)) == (CNET__S_CONNECTED | CNET__S_HANDLE)) {
+        cnet_buf_t buf = {data, len};
+        sent = try_send(s, &buf, 1);
+        if (sent == (ssize_t)len) {
+            r = sent_all(s, cb, arg);
+            if (r < 0)
+                cnet__socket_destroy(s, r, "write");
+            return r;
+        }
+        if (sent > 0)
+            cnet__socket_touch(s);
+    }
+    r = cnet__stream_queue_wire(s, len - (sent > 0 ? (size_t)sent : 0), cb, arg, &dst);
+    if (r < 0) {
+        cnet__socket_destroy(s, r, "write");
+        return r;
+    }
+    if (s->wq_tail->len)
+        memcpy(dst, data + (sent > 0 ? sent : 0), s->wq_tail->len);
+    if (sent < 0) {
+        /* The peer is gone (EPIPE, ECONNRESET): this write fails, the socket is destroyed. */
+        s->wq_tail->status = (int)sent;
+        cnet__socket_destroy(s, (int)sent, "write");
+        return (int)sent;
+    }
+    cnet__stream_flush(s);
+    return r;
 }

@@ -314,6 +314,52 @@ static int add_ca(SSL_CTX *ssl_ctx, const pem_t *ca)
     return 0;
 }
 
+/*
+ * node leaves SSL_MODE_NO_AUTO_CHAIN clear: a certificate given without its
+ * chain is sent with the chain OpenSSL builds from the trust store, and
+ * OpenSSL builds it again on every handshake (with the system store, a
+ * lookup that lists /etc/ssl/certs each time). It is built here once, as
+ * ssl_add_cert_chain() builds it, and set as the certificate's chain: the
+ * same certificates go out, without the per-handshake search.
+ * 0 or CNET_ENOMEM.
+ */
+static int prebuild_chain(SSL_CTX *c)
+{
+    X509 *leaf = SSL_CTX_get0_certificate(c);
+    X509_STORE *store = SSL_CTX_get_cert_store(c);
+    STACK_OF(X509) *have = NULL, *extra = NULL, *built, *rest;
+    X509_STORE_CTX *xs;
+    int rc = 0;
+
+    if (!leaf || !store || (SSL_CTX_get_mode(c) & SSL_MODE_NO_AUTO_CHAIN))
+        return 0;
+    SSL_CTX_get0_chain_certs(c, &have);
+    SSL_CTX_get_extra_chain_certs_only(c, &extra);
+    if (have || extra)
+        return 0; /* a chain was given: OpenSSL sends it as it is */
+    xs = X509_STORE_CTX_new();
+    rest = sk_X509_new_null();
+    if (!xs || !rest || !X509_STORE_CTX_init(xs, store, leaf, NULL)) {
+        rc = CNET_ENOMEM;
+        goto out;
+    }
+    (void)X509_verify_cert(xs); /* only building: an incomplete chain is fine */
+    ERR_clear_error();
+    built = X509_STORE_CTX_get0_chain(xs);
+    for (int i = 1; built && i < sk_X509_num(built); i++)
+        if (!sk_X509_push(rest, sk_X509_value(built, i))) {
+            rc = CNET_ENOMEM;
+            goto out;
+        }
+    if (!SSL_CTX_set1_chain(c, rest)) /* up-refs what it keeps */
+        rc = CNET_ENOMEM;
+out:
+    sk_X509_free(rest);
+    X509_STORE_CTX_free(xs);
+    ERR_clear_error();
+    return rc;
+}
+
 /* SSL_CTX_use_certificate_chain (crypto_context.cc): the leaf, then the rest as its chain. */
 static int use_cert_chain(SSL_CTX *ssl_ctx, const pem_t *cert, char *errmsg, size_t errmsg_size)
 {
@@ -438,6 +484,7 @@ static int set_alpn(cnet_tls_context_t *ctx, const char *const *names, char *err
 static void context_free(cnet_tls_context_t *ctx)
 {
     SSL_CTX_free(ctx->ssl_ctx);
+    BIO_meth_free(ctx->wire_method);
     cnet__free(ctx->alpn);
     cnet__free(ctx);
     ERR_clear_error();
@@ -499,6 +546,8 @@ static int configure(cnet_tls_context_t *ctx, const cnet_tls_context_opts_t *o, 
         goto out;
     if (crl.data && (rc = add_crl(c, &crl, errmsg, errmsg_size)))
         goto out;
+    if ((rc = prebuild_chain(c)))
+        goto out;
     if ((rc = set_alpn(ctx, o->alpn_protocols, errmsg, errmsg_size)))
         goto out;
     ctx->request_cert = o->request_cert;
@@ -536,7 +585,8 @@ int cnet_tls_context_new(const cnet_tls_context_opts_t *opts, cnet_tls_context_t
         cnet__free(ctx);
         return rc == CNET_ERR_OSSL_UNLISTED ? CNET_ENOMEM : rc;
     }
-    rc = configure(ctx, &o, errmsg, errmsg_size);
+    ctx->wire_method = cnet__tls_wire_method_new();
+    rc = ctx->wire_method ? configure(ctx, &o, errmsg, errmsg_size) : CNET_ENOMEM;
     if (rc) {
         context_free(ctx);
         return rc;

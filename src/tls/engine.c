@@ -1,6 +1,6 @@
 /*
- * The TLS engine: one SSL between two memory BIOs (ciphertext in, ciphertext
- * out), driven by its caller. This is what the socket's transport seam will
+ * The TLS engine: one SSL between two BIOs of our own, "wires" (ciphertext
+ * in, ciphertext out), driven by its caller. This is what the socket's transport seam will
  * drive: libuv keeps the fd, the engine only turns bytes into bytes.
  *
  * Map:
@@ -9,7 +9,8 @@
  *     new session), which find their engine through the SSL's app data
  *   - the handshake and what happens when it completes: node's
  *     verifyError() and checkServerIdentity(), rejectUnauthorized
- *   - the byte path: feed, read, write, pull, shutdown, trim
+ *   - the wires: the BIOs' buffers (incoming bytes lent, not copied)
+ *   - the byte path: feed, read, write, peek / consume / pull, shutdown, trim
  *   - accessors (getProtocol, getCipher, alpnProtocol, sessions ...)
  *
  * Verification follows node exactly: the verify callback accepts everything,
@@ -19,8 +20,9 @@
  *
  * Every entry point that calls OpenSSL empties the thread's error queue
  * first and leaves it empty, so one connection's errors never surface in
- * another's. Nothing here allocates per record: the BIOs' buffers and
- * OpenSSL's own are reused, and given back by cnet__tls_engine_trim().
+ * another's (peeking before clearing: ERR_clear_error() walks every slot).
+ * Nothing here allocates per record: the wires' buffers and OpenSSL's own
+ * are reused, and given back by cnet__tls_engine_trim().
  */
 #include "tls/tls.h"
 
@@ -31,9 +33,24 @@
 enum { ST_HANDSHAKE, ST_ESTABLISHED, ST_FAILED };
 enum { SNI_NONE, SNI_ASKED, SNI_PENDING, SNI_ANSWERED };
 
+/*
+ * One direction of ciphertext: our own buffer behind a BIO (not a memory
+ * BIO, which zeroes what it grows into, wipes what it frees and has to be
+ * replaced to give its memory back). Bytes [head, head + len) of buf are
+ * held; an incoming wire may also lend the caller's bytes (feed_lent), read
+ * after the held ones, so the usual read is never copied here.
+ */
+typedef struct wire {
+    char *buf;
+    size_t head, len, cap;
+    const char *lent;
+    size_t lent_len;
+} wire_t;
+
 struct cnet__tls_engine {
     SSL *ssl;
-    BIO *rbio, *wbio;            /* owned by ssl */
+    BIO *rbio, *wbio; /* owned by ssl; their data are in and out */
+    wire_t in, out;
     cnet_tls_context_t *ctx;     /* retained */
     cnet_tls_context_t *sni_ctx; /* retained: the context SNI chose, or NULL */
     cnet__tls_error_t *err;      /* the last failure, allocated on the first */
@@ -63,6 +80,17 @@ struct cnet__tls_engine {
 
 /* ---- errors ----------------------------------------------------------------- */
 
+/*
+ * Empties the thread's error queue, as ERR_clear_error() does, at a fraction
+ * of its cost when the queue is already empty (the usual case: clearing
+ * walks all 16 slots, peeking only looks at the top).
+ */
+static inline void err_empty(void)
+{
+    if (ERR_peek_error() != 0)
+        ERR_clear_error();
+}
+
 static cnet__tls_error_t *error_slot(cnet__tls_engine_t *e)
 {
     if (!e->err)
@@ -84,7 +112,7 @@ static int fail_with(cnet__tls_engine_t *e, int code, const char *message, const
                      const char *host)
 {
     cnet__tls_error_t *slot = error_slot(e);
-    ERR_clear_error();
+    err_empty();
     e->state = ST_FAILED;
     if (!slot)
         return CNET_ENOMEM;
@@ -98,19 +126,19 @@ static int status_of(cnet__tls_engine_t *e, int r)
     switch (SSL_get_error(e->ssl, r)) {
     case SSL_ERROR_WANT_READ:
     case SSL_ERROR_WANT_WRITE: /* a memory BIO never refuses, but keep the meaning */
-        ERR_clear_error();
+        err_empty();
         return CNET__TLS_WANT_INPUT;
     case SSL_ERROR_WANT_CLIENT_HELLO_CB:
-        ERR_clear_error();
+        err_empty();
         return CNET__TLS_PAUSED;
     case SSL_ERROR_ZERO_RETURN:
-        ERR_clear_error();
+        err_empty();
         e->eof = true;
         return CNET_EOF;
     default:
         /* A hook's own error was recorded before OpenSSL failed on it. */
         if (e->state == ST_FAILED && e->err) {
-            ERR_clear_error();
+            err_empty();
             return e->err->code;
         }
         return fail_ssl(e, CNET_ECONNRESET);
@@ -136,10 +164,15 @@ static const cnet_tls_context_t *current_ctx(const cnet__tls_engine_t *e)
     return e->sni_ctx ? e->sni_ctx : e->ctx;
 }
 
+static void keylog_enable(cnet_tls_context_t *ctx);
+
 static void apply_sni_ctx(cnet__tls_engine_t *e)
 {
-    if (e->sni_ctx && SSL_get_SSL_CTX(e->ssl) != e->sni_ctx->ssl_ctx)
+    if (e->sni_ctx && SSL_get_SSL_CTX(e->ssl) != e->sni_ctx->ssl_ctx) {
+        if (e->keylog)
+            keylog_enable(e->sni_ctx); /* lines come from the SSL's current context */
         SSL_set_SSL_CTX(e->ssl, e->sni_ctx->ssl_ctx);
+    }
 }
 
 /* The host_name of the client's server_name extension (GetClientHelloServerName). */
@@ -280,36 +313,156 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session)
     return 1;
 }
 
+/* The keylog callback on @p ctx, set once (see cnet__tls_engine_set_keylog). */
+static void keylog_enable(cnet_tls_context_t *ctx)
+{
+    if (ctx && !atomic_load_explicit(&ctx->keylog_on, memory_order_acquire) &&
+        !atomic_exchange_explicit(&ctx->keylog_on, true, memory_order_acq_rel))
+        SSL_CTX_set_keylog_callback(ctx->ssl_ctx, on_keylog);
+}
+
+void cnet__tls_engine_set_keylog(cnet__tls_engine_t *e, cnet__tls_keylog_fn fn)
+{
+    e->keylog = fn;
+    if (fn) {
+        keylog_enable(e->ctx);
+        keylog_enable(e->sni_ctx);
+    }
+}
+
 void cnet__tls_engine_setup_ctx(SSL_CTX *ssl_ctx)
 {
     SSL_CTX_set_client_hello_cb(ssl_ctx, on_client_hello, NULL);
     SSL_CTX_set_alpn_select_cb(ssl_ctx, on_alpn_select, NULL);
-    SSL_CTX_set_keylog_callback(ssl_ctx, on_keylog);
     SSL_CTX_sess_set_new_cb(ssl_ctx, on_new_session);
 }
 
-/* ---- creation ------------------------------------------------------------------- */
+/* ---- the wires ------------------------------------------------------------ */
 
-static BIO *new_mem_bio(void)
+/* Appends @p n bytes; 0 or CNET_ENOMEM. */
+static int wire_append(wire_t *w, const char *p, size_t n)
 {
-    BIO *b = BIO_new(BIO_s_mem());
-    if (b)
-        BIO_set_mem_eof_return(b, -1); /* empty means "wait for more", never EOF */
-    return b;
+    if (w->len == 0)
+        w->head = 0;
+    if (n > w->cap - w->head - w->len) {
+        if (n > SIZE_MAX / 2 - w->len)
+            return CNET_ENOMEM;
+        if (w->head) {
+            memmove(w->buf, w->buf + w->head, w->len);
+            w->head = 0;
+        }
+        if (n > w->cap - w->len) {
+            size_t cap = w->cap ? w->cap : 1024;
+            while (cap < w->len + n)
+                cap *= 2;
+            char *b = cnet__realloc(w->buf, cap);
+            if (!b)
+                return CNET_ENOMEM;
+            w->buf = b;
+            w->cap = cap;
+        }
+    }
+    memcpy(w->buf + w->head + w->len, p, n);
+    w->len += n;
+    return 0;
 }
+
+static void wire_consume(wire_t *w, size_t n)
+{
+    w->head += n;
+    w->len -= n;
+    if (w->len == 0)
+        w->head = 0;
+}
+
+static int wire_read(BIO *b, char *out, size_t cap, size_t *nread)
+{
+    wire_t *w = BIO_get_data(b);
+    size_t n = 0;
+
+    BIO_clear_retry_flags(b);
+    if (w->len) {
+        n = w->len < cap ? w->len : cap;
+        memcpy(out, w->buf + w->head, n);
+        wire_consume(w, n);
+    } else if (w->lent_len) {
+        n = w->lent_len < cap ? w->lent_len : cap;
+        memcpy(out, w->lent, n);
+        w->lent += n;
+        w->lent_len -= n;
+    }
+    *nread = n;
+    if (n == 0 && cap) {
+        BIO_set_retry_read(b); /* empty means "wait for more", never EOF */
+        return 0;
+    }
+    return 1;
+}
+
+static int wire_write(BIO *b, const char *in, size_t len, size_t *written)
+{
+    wire_t *w = BIO_get_data(b);
+
+    BIO_clear_retry_flags(b);
+    *written = 0;
+    if (wire_append(w, in, len) != 0)
+        return 0; /* out of memory: a fatal error for OpenSSL */
+    *written = len;
+    return 1;
+}
+
+static long wire_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    wire_t *w = BIO_get_data(b);
+
+    CNET__UNUSED(num);
+    CNET__UNUSED(ptr);
+    switch (cmd) {
+    case BIO_CTRL_PENDING:
+        return (long)(w->len + w->lent_len);
+    case BIO_CTRL_FLUSH:
+    case BIO_CTRL_DUP:
+        return 1;
+    default: /* WPENDING, EOF (never: empty means wait) and the rest */
+        return 0;
+    }
+}
+
+static int wire_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+BIO_METHOD *cnet__tls_wire_method_new(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOURCE_SINK | 0x7f, "cnet wire");
+
+    if (m && (!BIO_meth_set_read_ex(m, wire_read) || !BIO_meth_set_write_ex(m, wire_write) ||
+              !BIO_meth_set_ctrl(m, wire_ctrl) || !BIO_meth_set_create(m, wire_create))) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    err_empty();
+    return m;
+}
+
+/* ---- creation ------------------------------------------------------------------- */
 
 static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
 {
     int rc;
 
-    e->rbio = new_mem_bio();
-    e->wbio = new_mem_bio();
+    e->rbio = BIO_new(e->ctx->wire_method);
+    e->wbio = BIO_new(e->ctx->wire_method);
     if (!e->rbio || !e->wbio) {
         BIO_free(e->rbio);
         BIO_free(e->wbio);
         e->rbio = e->wbio = NULL;
         return CNET_ENOMEM;
     }
+    BIO_set_data(e->rbio, &e->in);
+    BIO_set_data(e->wbio, &e->out);
     SSL_set_bio(e->ssl, e->rbio, e->wbio);
     SSL_set_app_data(e->ssl, e);
 
@@ -372,7 +525,7 @@ int cnet__tls_engine_new(cnet_tls_context_t *ctx, const cnet__tls_engine_opts_t 
     e = cnet__calloc(1, sizeof *e);
     if (!e)
         return CNET_ENOMEM;
-    ERR_clear_error();
+    err_empty();
     e->ctx = cnet_tls_context_retain(ctx);
     e->is_server = o->is_server;
     e->request_cert = o->request_cert ? o->request_cert == CNET_TLS_ON : ctx->request_cert;
@@ -380,11 +533,12 @@ int cnet__tls_engine_new(cnet_tls_context_t *ctx, const cnet__tls_engine_opts_t 
         o->reject_unauthorized ? o->reject_unauthorized != CNET_TLS_OFF : ctx->reject_unauthorized;
     e->sni = o->sni;
     e->alpn_cb = o->alpn;
-    e->keylog = o->keylog;
+    if (o->keylog)
+        cnet__tls_engine_set_keylog(e, o->keylog);
     e->hook_arg = o->hook_arg;
     e->ssl = SSL_new(ctx->ssl_ctx);
     rc = e->ssl ? setup(e, o) : CNET_ENOMEM;
-    ERR_clear_error();
+    err_empty();
     if (rc) {
         cnet__tls_engine_free(e);
         return rc;
@@ -398,6 +552,8 @@ void cnet__tls_engine_free(cnet__tls_engine_t *e)
     if (!e)
         return;
     SSL_free(e->ssl); /* and both BIOs */
+    cnet__free(e->in.buf);
+    cnet__free(e->out.buf);
     SSL_SESSION_free(e->fresh);
     for (unsigned i = 0; i < e->queued; i++)
         SSL_SESSION_free(e->queue[i]);
@@ -412,7 +568,7 @@ void cnet__tls_engine_free(cnet__tls_engine_t *e)
     cnet__free(e->servername);
     cnet__free(e->alpn_chosen);
     cnet__free(e);
-    ERR_clear_error();
+    err_empty();
 }
 
 /* ---- the handshake ------------------------------------------------------------ */
@@ -542,9 +698,9 @@ static int handshake(cnet__tls_engine_t *e)
 
 int cnet__tls_engine_handshake(cnet__tls_engine_t *e)
 {
-    ERR_clear_error();
+    err_empty();
     int rc = handshake(e);
-    ERR_clear_error();
+    err_empty();
     return rc;
 }
 
@@ -552,20 +708,28 @@ int cnet__tls_engine_handshake(cnet__tls_engine_t *e)
 
 int cnet__tls_engine_feed(cnet__tls_engine_t *e, const void *data, size_t len)
 {
-    const char *p = data;
+    int rc = cnet__tls_engine_settle(e);
+    return rc ? rc : wire_append(&e->in, data, len);
+}
+
+int cnet__tls_engine_feed_lent(cnet__tls_engine_t *e, const void *data, size_t len)
+{
+    if (e->in.len || e->in.lent_len)
+        return cnet__tls_engine_feed(e, data, len);
+    e->in.lent = data;
+    e->in.lent_len = len;
+    return 0;
+}
+
+int cnet__tls_engine_settle(cnet__tls_engine_t *e)
+{
+    wire_t *w = &e->in;
     int rc = 0;
-    ERR_clear_error();
-    while (len) {
-        int chunk = len > INT_MAX ? INT_MAX : (int)len;
-        int n = BIO_write(e->rbio, p, chunk);
-        if (n <= 0) {
-            rc = CNET_ENOMEM;
-            break;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    ERR_clear_error();
+
+    if (w->lent_len)
+        rc = wire_append(w, w->lent, w->lent_len);
+    w->lent = NULL;
+    w->lent_len = 0;
     return rc;
 }
 
@@ -574,7 +738,7 @@ int cnet__tls_engine_read(cnet__tls_engine_t *e, void *buf, size_t cap, size_t *
     int rc, n;
 
     *nread = 0;
-    ERR_clear_error();
+    err_empty();
     rc = handshake(e);
     if (rc)
         goto out;
@@ -585,12 +749,11 @@ int cnet__tls_engine_read(cnet__tls_engine_t *e, void *buf, size_t cap, size_t *
     n = SSL_read(e->ssl, buf, cap > INT_MAX ? INT_MAX : (int)cap);
     if (n > 0) {
         *nread = (size_t)n;
-        rc = 0;
-    } else {
-        rc = status_of(e, n);
+        return 0; /* a success leaves the queue as it found it: empty */
     }
+    rc = status_of(e, n);
 out:
-    ERR_clear_error();
+    err_empty();
     return rc;
 }
 
@@ -603,7 +766,7 @@ int cnet__tls_engine_write(cnet__tls_engine_t *e, const void *data, size_t len)
         return CNET_EPIPE;
     if (e->state != ST_ESTABLISHED)
         return CNET_ERR_TLS_INVALID_STATE;
-    ERR_clear_error();
+    err_empty();
     while (len) {
         int chunk = len > INT_MAX ? INT_MAX : (int)len;
         int n = SSL_write(e->ssl, p, chunk);
@@ -616,21 +779,35 @@ int cnet__tls_engine_write(cnet__tls_engine_t *e, const void *data, size_t len)
         p += n;
         len -= (size_t)n;
     }
-    ERR_clear_error();
+    if (rc) /* a success leaves the queue as it found it: empty */
+        err_empty();
     return rc;
 }
 
 size_t cnet__tls_engine_pending(const cnet__tls_engine_t *e)
 {
-    return BIO_ctrl_pending(e->wbio);
+    return e->out.len;
+}
+
+size_t cnet__tls_engine_peek(const cnet__tls_engine_t *e, const char **data)
+{
+    *data = e->out.len ? e->out.buf + e->out.head : NULL;
+    return e->out.len;
+}
+
+void cnet__tls_engine_consume(cnet__tls_engine_t *e, size_t n)
+{
+    wire_consume(&e->out, n < e->out.len ? n : e->out.len);
 }
 
 size_t cnet__tls_engine_pull(cnet__tls_engine_t *e, void *buf, size_t cap)
 {
-    ERR_clear_error();
-    int n = BIO_read(e->wbio, buf, cap > INT_MAX ? INT_MAX : (int)cap);
-    ERR_clear_error();
-    return n > 0 ? (size_t)n : 0;
+    size_t n = e->out.len < cap ? e->out.len : cap;
+    if (n) {
+        memcpy(buf, e->out.buf + e->out.head, n);
+        wire_consume(&e->out, n);
+    }
+    return n;
 }
 
 int cnet__tls_engine_shutdown(cnet__tls_engine_t *e)
@@ -642,41 +819,29 @@ int cnet__tls_engine_shutdown(cnet__tls_engine_t *e)
         return CNET_EPIPE;
     if (e->state != ST_ESTABLISHED)
         return CNET_ERR_TLS_INVALID_STATE;
-    ERR_clear_error();
+    err_empty();
     /* 0: our close_notify is queued, the peer's not seen yet; 1: both done. */
     if (SSL_shutdown(e->ssl) < 0)
         rc = fail_ssl(e, CNET_EPIPE);
     else
         e->shutdown_sent = true;
-    ERR_clear_error();
+    err_empty();
     return rc;
 }
 
-/* A memory BIO that holds nothing but has grown a buffer is replaced by a fresh one. */
-static BIO *fresh_if_grown(BIO *b)
+static void wire_trim(wire_t *w)
 {
-    BUF_MEM *mem = NULL;
-    if (BIO_ctrl_pending(b) != 0)
-        return NULL;
-    BIO_get_mem_ptr(b, &mem);
-    if (!mem || mem->max == 0)
-        return NULL;
-    return new_mem_bio();
+    if (w->len == 0 && w->lent_len == 0 && w->buf) {
+        cnet__free(w->buf);
+        w->buf = NULL;
+        w->cap = w->head = 0;
+    }
 }
 
 void cnet__tls_engine_trim(cnet__tls_engine_t *e)
 {
-    BIO *b;
-    ERR_clear_error();
-    if ((b = fresh_if_grown(e->rbio))) {
-        SSL_set0_rbio(e->ssl, b); /* frees the old one */
-        e->rbio = b;
-    }
-    if ((b = fresh_if_grown(e->wbio))) {
-        SSL_set0_wbio(e->ssl, b);
-        e->wbio = b;
-    }
-    ERR_clear_error();
+    wire_trim(&e->in);
+    wire_trim(&e->out);
 }
 
 /* ---- SNI ------------------------------------------------------------------------ */
@@ -694,9 +859,9 @@ int cnet__tls_engine_use_context(cnet__tls_engine_t *e, cnet_tls_context_t *ctx)
     e->sni_ctx = ctx;
     /* Inside the hook, or while it is pending, the client hello callback applies it. */
     if (e->sni_state == SNI_NONE) {
-        ERR_clear_error();
+        err_empty();
         apply_sni_ctx(e);
-        ERR_clear_error();
+        err_empty();
     }
     return 0;
 }
@@ -792,18 +957,18 @@ static int serialise(SSL_SESSION *s, unsigned char **out, size_t *out_len)
     *out_len = 0;
     if (!s)
         return 0;
-    ERR_clear_error();
+    err_empty();
     n = i2d_SSL_SESSION(s, NULL);
     if (n > 0) {
         unsigned char *p = cnet__malloc((size_t)n);
         if (!p) {
-            ERR_clear_error();
+            err_empty();
             return CNET_ENOMEM;
         }
         *out = p;
         *out_len = (size_t)i2d_SSL_SESSION(s, &p);
     }
-    ERR_clear_error();
+    err_empty();
     return 0;
 }
 
@@ -831,9 +996,9 @@ int cnet__tls_engine_take_session(cnet__tls_engine_t *e, unsigned char **out, si
 int cnet__tls_engine_peer_cert(const cnet__tls_engine_t *e, bool detailed,
                                const cnet_tls_cert_t **out)
 {
-    ERR_clear_error();
+    err_empty();
     int rc = cnet__tls_cert_from_ssl(e->ssl, detailed, out);
-    ERR_clear_error();
+    err_empty();
     return rc;
 }
 

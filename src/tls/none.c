@@ -104,6 +104,10 @@ void cnet__tls_sock_connected(cnet_socket_t *s)
 {
     CNET__UNUSED(s);
 }
+void cnet__tls_sock_keylog_listened(cnet_socket_t *s)
+{
+    CNET__UNUSED(s);
+}
 void cnet__tls_sock_resumed(cnet_socket_t *s)
 {
     CNET__UNUSED(s);

@@ -142,24 +142,23 @@ static void fail_unverified(cnet_socket_t *s, int code)
 
 /* ---- sending -------------------------------------------------------------- */
 
-/* Queues the ciphertext the engine produced as one write carrying @p cb. */
+/*
+ * Sends the ciphertext the engine produced as one write carrying @p cb:
+ * straight from the engine's buffer when the kernel takes it (no copy, no
+ * request), else the rest is copied into the queue. Negative: the socket was
+ * destroyed (out of memory, or the send failed).
+ */
 static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
 {
     tls_sock_t *ts = TS(s);
-    size_t n = cnet__tls_engine_pending(ts->engine);
-    char *dst;
+    const char *p;
+    size_t n = cnet__tls_engine_peek(ts->engine, &p);
     int r;
 
     if (n == 0 && !cb)
         return 0;
-    r = cnet__stream_queue_wire(s, n, cb, arg, &dst);
-    if (r < 0) {
-        cnet__socket_destroy(s, r, "write");
-        return r;
-    }
-    if (n)
-        cnet__tls_engine_pull(ts->engine, dst, n);
-    cnet__stream_flush(s);
+    r = cnet__stream_write_wire(s, p, n, cb, arg);
+    cnet__tls_engine_consume(ts->engine, n); /* sent, copied, or lost with the socket */
     return r;
 }
 
@@ -180,7 +179,8 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
         fail_engine(s, r);
         return 0;
     }
-    return send_pending(s, cb, arg);
+    r = send_pending(s, cb, arg);
+    return r < 0 && r != CNET_ENOMEM ? 0 : r; /* a send error arrives as 'error', as for plain */
 }
 
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
@@ -198,8 +198,10 @@ bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
         return true;
     if (cnet__tls_engine_pending(ts->engine) == 0)
         return true;
-    send_pending(s, NULL, NULL); /* its completion calls maybe_shutdown again: then FIN */
-    return false;
+    if (send_pending(s, NULL, NULL) < 0)
+        return false; /* destroyed */
+    /* Sent at once: FIN now; else its completion calls maybe_shutdown again. */
+    return !s->wq_head && !s->inflight;
 }
 
 /* ---- receiving ------------------------------------------------------------ */
@@ -313,11 +315,11 @@ static void handle_events(cnet_socket_t *s)
 static void pump(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
-    char *buf = s->loop->read_buf;
+    char *buf = s->loop->read_buf + CNET__READ_BUF_SIZE; /* read_buf holds the lent ciphertext */
 
     while (!(s->flags & (CNET__S_DESTROYED | CNET__S_PAUSED | CNET__S_EOF)) && !ts->failed) {
         size_t n = 0;
-        int r = cnet__tls_engine_read(ts->engine, buf, CNET__READ_BUF_SIZE, &n);
+        int r = cnet__tls_engine_read(ts->engine, buf, CNET__PLAIN_BUF_SIZE, &n);
 
         if (r != 0 && (ts->hook_code || (s->flags & CNET__S_DESTROYED))) {
             /* An SNI or ALPN callback failed the handshake or destroyed the socket: as node's
@@ -375,11 +377,14 @@ void cnet__tls_sock_on_read(cnet_socket_t *s, const char *base, size_t len)
             return;
         }
     }
-    r = cnet__tls_engine_feed(ts->engine, base, len);
-    if (r < 0)
-        cnet__socket_destroy(s, r, "read");
-    else
+    /* libuv's buffer is lent to the engine for the pump; what a pause left unread is kept. */
+    r = cnet__tls_engine_feed_lent(ts->engine, base, len);
+    if (r == 0) {
         pump(s);
+        r = cnet__tls_engine_settle(ts->engine);
+    }
+    if (r < 0 && !(s->flags & CNET__S_DESTROYED))
+        cnet__socket_destroy(s, r, "read");
     cnet__socket_release(s);
 }
 
@@ -494,6 +499,13 @@ static int on_alpn(void *arg, cnet__tls_engine_t *e, const char *const *names, s
     return (int)count;
 }
 
+void cnet__tls_sock_keylog_listened(cnet_socket_t *s)
+{
+    if (TS(s)->engine)
+        cnet__tls_engine_set_keylog(TS(s)->engine, on_keylog);
+    /* else start() sees the listener */
+}
+
 /* Makes the engine and, for a client, queues the ClientHello. */
 static int start(cnet_socket_t *s)
 {
@@ -513,7 +525,8 @@ static int start(cnet_socket_t *s)
     eo.alpn_protocols = ts->alpn;
     eo.session = ts->session;
     eo.session_len = ts->session_len;
-    eo.keylog = on_keylog;
+    /* OpenSSL formats key-log lines only once asked to (a cost on every handshake). */
+    eo.keylog = cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) ? on_keylog : NULL;
     eo.sni = ts->sni_cb ? on_sni : NULL;
     eo.alpn = ts->alpn_cb ? on_alpn : NULL;
     eo.hook_arg = s;
@@ -528,13 +541,14 @@ static int start(cnet_socket_t *s)
     r = cnet__tls_engine_handshake(ts->engine);
     if (r < 0)
         return r;
-    return send_pending(s, NULL, NULL) < 0 ? CNET_ENOMEM : 0;
+    r = send_pending(s, NULL, NULL);
+    return r < 0 ? r : 0;
 }
 
 static void start_or_fail(cnet_socket_t *s)
 {
     int r = start(s);
-    if (r < 0) {
+    if (r < 0 && !(s->flags & CNET__S_DESTROYED)) {
         if (TS(s)->engine)
             fail_engine(s, r);
         else

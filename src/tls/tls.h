@@ -33,6 +33,8 @@ struct cnet_tls_context_s {
     size_t alpn_len;
     bool request_cert;
     bool reject_unauthorized;
+    BIO_METHOD *wire_method; /* the engines' BIOs (engine.c); read-only once made */
+    atomic_bool keylog_on;   /* the SSL_CTX's keylog callback is set (once an engine wants it) */
 };
 
 /* First released layout of cnet_tls_context_opts_t (0.3.0). */
@@ -184,6 +186,14 @@ void cnet__tls_engine_free(cnet__tls_engine_t *e);
 /* Ciphertext from the network; copied, so @p data may be reused. 0 or CNET_ENOMEM. */
 int cnet__tls_engine_feed(cnet__tls_engine_t *e, const void *data, size_t len);
 /*
+ * The same without a copy: @p data is only lent, and must stay untouched
+ * until cnet__tls_engine_settle(), which copies what the engine has not
+ * read yet (a pause left it there). Nothing else may be fed in between.
+ * 0 or CNET_ENOMEM (then the bytes are lost: a fatal error).
+ */
+int cnet__tls_engine_feed_lent(cnet__tls_engine_t *e, const void *data, size_t len);
+int cnet__tls_engine_settle(cnet__tls_engine_t *e);
+/*
  * Starts (client) or advances the handshake without reading application
  * data. Returns 0 once established, CNET__TLS_WANT_INPUT, CNET__TLS_PAUSED,
  * or a negative code (cnet__tls_engine_error() says more).
@@ -207,11 +217,25 @@ int cnet__tls_engine_write(cnet__tls_engine_t *e, const void *data, size_t len);
 size_t cnet__tls_engine_pending(const cnet__tls_engine_t *e);
 /* Moves up to @p cap bytes of ciphertext to @p buf; returns how many. */
 size_t cnet__tls_engine_pull(cnet__tls_engine_t *e, void *buf, size_t cap);
+/* The ciphertext waiting to be sent, in place (valid until the next engine call),
+ * and dropping the first @p n bytes of it once they are sent or copied. */
+size_t cnet__tls_engine_peek(const cnet__tls_engine_t *e, const char **data);
+void cnet__tls_engine_consume(cnet__tls_engine_t *e, size_t n);
 /* Queues our close_notify (end()). Idempotent. 0 or a negative code. */
 int cnet__tls_engine_shutdown(cnet__tls_engine_t *e);
 /* Gives memory back while idle: OpenSSL's record buffers (SSL_MODE_RELEASE_BUFFERS)
- * and BIO buffers that grew, when both BIOs are empty. */
+ * and the buffers of the wires that hold nothing (a free() each, cheap enough to
+ * call whenever the socket's queue empties). */
 void cnet__tls_engine_trim(cnet__tls_engine_t *e);
+
+/*
+ * Installs (or replaces) the keylog hook after creation. OpenSSL formats
+ * key-log lines only for a context whose callback is set, which costs every
+ * handshake on it a few hundred sprintf calls, so it is set (for good, as
+ * node's enableKeylogCallback does) only once an engine on it wants lines:
+ * created with a keylog hook, or given one here.
+ */
+void cnet__tls_engine_set_keylog(cnet__tls_engine_t *e, cnet__tls_keylog_fn fn);
 
 /* Events since the last call (CNET__TLS_EV_*), each reported once. When both
  * come together (a TLS 1.2 session arrives within the handshake), 'secure'
@@ -264,5 +288,7 @@ SSL *cnet__tls_engine_ssl(const cnet__tls_engine_t *e);
 /* Installs the engine's dispatchers (ALPN selection, client hello, keylog, new session) on a
  * context's SSL_CTX; context.c calls it once per context. */
 void cnet__tls_engine_setup_ctx(SSL_CTX *ssl_ctx);
+/* The engines' BIO type, one per context (BIO_meth_free it); NULL when out of memory. */
+BIO_METHOD *cnet__tls_wire_method_new(void);
 
 #endif
