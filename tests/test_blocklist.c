@@ -455,6 +455,7 @@ typedef struct {
     cnet_server_t *srv;
     int port;
     int connections, drops, closed;
+    uint64_t blocked; /* cnet_server_blocked_count() when the clients are done */
     char drop_reason[32];
     char drop_remote[CNET_ADDRSTRLEN];
 } srv_ctx_t;
@@ -481,8 +482,10 @@ static void client_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     srv_ctx_t *c = arg;
     (void)s;
     (void)ev;
-    if (++c->closed == 2)
+    if (++c->closed == 2) {
+        c->blocked = cnet_server_blocked_count(c->srv);
         cnet_server_close(c->srv, NULL, NULL);
+    }
 }
 
 static void connect_from(srv_ctx_t *c, const char *host, const char *local)
@@ -529,8 +532,7 @@ static void check_server(const char *listen_host, const char *rule, int rule_fam
     ASSERT_EQ(1, c.drops);
     ASSERT(strcmp(c.drop_reason, "blockList") == 0);
     ASSERT(strstr(c.drop_remote, "127.0.0.1") != NULL);
-    ASSERT_EQ(1, cnet_server_blocked_count(c.srv));
-    cnet_server_destroy(c.srv);
+    ASSERT_EQ(1, c.blocked);
     ASSERT_OK(cnet_loop_close(c.loop));
 }
 
