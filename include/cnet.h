@@ -111,6 +111,7 @@ typedef struct cnet_socket_s cnet_socket_t;
 typedef struct cnet_server_s cnet_server_t;
 typedef struct cnet_abort_controller_s cnet_abort_controller_t; /* section 11 */
 typedef struct cnet_abort_signal_s cnet_abort_signal_t;
+typedef struct cnet_blocklist_s cnet_blocklist_t; /* section 8 */
 
 /* Frees a user pointer handed to the library (listener args, zero-copy buffers). */
 typedef void (*cnet_free_fn)(void *ptr);
@@ -188,6 +189,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_INVALID_HANDLE_TYPE, -5115, "This handle type cannot be sent")               \
     X(ERR_INVALID_ADDRESS_FAMILY, -5116, "Invalid address family")                     \
     X(ERR_SOCKET_CONNECTION_TIMEOUT, -5117, "Socket connection timeout")               \
+    X(ERR_INVALID_ADDRESS, -5118, "Invalid socket address")                            \
     X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                            \
     X(ERR_STREAM_DESTROYED, -5121, "Cannot call write after a stream was destroyed")   \
     X(ERR_STREAM_PREMATURE_CLOSE, -5122, "Premature close")                            \
@@ -543,7 +545,8 @@ typedef struct cnet_address {
  *   MESSAGE     (a channel's, section 13) data.base/len: the message's bytes; connection:
  *               the socket that came with it, or NULL; server: the server that came with
  *               it, or NULL.
- *   DROP        local, remote: the endpoints of the dropped connection.
+ *   DROP        local, remote: the endpoints of the dropped connection; reason:
+ *               "maxConnections" or "blockList" (cnet_server_opts_t.block_list).
  *   CLOSE (server) error: NULL for 'close' listeners. Only the callback given
  *               to cnet_server_close() may see an error: ERR_SERVER_NOT_RUNNING
  *               when the server was not listening at that call (Node's cb(err)).
@@ -565,6 +568,9 @@ typedef struct cnet_event {
     const cnet_address_t *remote;
     int port;              /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
     cnet_server_t *server; /* since 0.3: MESSAGE of a channel, a server that came with it */
+    int port; /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
+    /* Since 0.3: DROP: why, "maxConnections" or "blockList" (static). */
+    const char *reason;
 } cnet_event_t;
 
 typedef void (*cnet_socket_cb)(cnet_socket_t *s, const cnet_event_t *ev, void *arg);
@@ -787,6 +793,10 @@ typedef struct cnet_server_opts {
      * alpn_protocols: CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS. NULL: the context's list. */
     cnet_tls_alpn_cb alpn_callback;
     void *alpn_arg;
+    /* Since 0.3: node's blockList (section 8, retained by the server). A TCP connection
+     * whose peer it blocks is closed at accept, before any 'connection': a 'drop' event
+     * (reason "blockList") and cnet_server_blocked_count() count it. NULL: none. */
+    cnet_blocklist_t *block_list;
 } cnet_server_opts_t;
 #define CNET_SERVER_OPTS_INIT CNET__OPTS_INIT(cnet_server_opts_t)
 
@@ -971,6 +981,8 @@ CNET_EXTERN int cnet_server_get_connections(cnet_server_t *srv, cnet_count_cb cb
 /** server.maxConnections; 0 removes the limit. Excess connections are closed and reported by
  * 'drop'. */
 CNET_EXTERN int cnet_server_set_max_connections(cnet_server_t *srv, int max);
+/** Since 0.3: connections closed at accept because the block_list option denied their peer. */
+CNET_EXTERN uint64_t cnet_server_blocked_count(const cnet_server_t *srv);
 /**
  * server.pause(msecs) (Node v0.6): stop accepting connections for @p msecs
  * milliseconds (0: 1000), then accept again, for throttling new connections
@@ -1733,6 +1745,104 @@ CNET_EXTERN int cnet_is_ip(const char *input);
 CNET_EXTERN bool cnet_is_ipv4(const char *input);
 /** net.isIPv6(input) */
 CNET_EXTERN bool cnet_is_ipv6(const char *input);
+
+/** Room for an IP address's text with its NUL (INET6_ADDRSTRLEN). */
+#define CNET_INET6_ADDRSTRLEN 46
+
+/**
+ * net.SocketAddress: an IP address, port and flow label, as a value. Every
+ * field is set by cnet_socket_address_init() or cnet_socket_address_parse();
+ * the struct is complete (it never changes) and is copied freely.
+ */
+typedef struct cnet_socket_address {
+    char address[CNET_INET6_ADDRSTRLEN]; /* node's .address: "127.0.0.1", "::1" (no scope) */
+    int family;                          /* 4 or 6 (node's 'ipv4' / 'ipv6') */
+    int port;                            /* 0..65535 */
+    uint32_t flowlabel;                  /* IPv6 flow label; 0 for IPv4 */
+    uint32_t scope_id;                   /* IPv6: the index of a "%eth0" zone (node keeps it too) */
+    unsigned char bytes[16];             /* network order; IPv4 uses the first 4 */
+} cnet_socket_address_t;
+
+/**
+ * new net.SocketAddress({address, family, port, flowlabel}). @p family is 4
+ * or 6 (0: 4, node's default 'ipv4'); @p address NULL is node's default for
+ * the family ("127.0.0.1" or "::"). The address must be of that family: IPv4
+ * in dotted-decimal form without leading zeros, IPv6 in any RFC 4291 form
+ * with an optional "%zone" (the address text drops it, as node's does).
+ * @return 0, CNET_ERR_INVALID_ARG_TYPE (@p out NULL), CNET_ERR_INVALID_ARG_VALUE
+ *   (family), CNET_ERR_SOCKET_BAD_PORT, CNET_ERR_OUT_OF_RANGE (@p flowlabel
+ *   above 20 bits), CNET_ERR_INVALID_ADDRESS ("Invalid socket address");
+ *   @p out is untouched on error.
+ */
+CNET_EXTERN int cnet_socket_address_init(cnet_socket_address_t *out, const char *address,
+                                         int family, int port, uint32_t flowlabel);
+
+/**
+ * SocketAddress.parse(input) (node 22): "1.2.3.4", "1.2.3.4:80", "[::1]",
+ * "[::1]:443". Stricter than node's, which goes through the URL parser: no
+ * path, user or IPv4 shorthand ("127.1"), and ":80" is port 80 (node's URL
+ * parser drops http's default port and yields 0). @return 0,
+ * CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ERR_INVALID_ADDRESS (node's undefined).
+ */
+CNET_EXTERN int cnet_socket_address_parse(const char *input, cnet_socket_address_t *out);
+
+/**
+ * net.BlockList: rules that deny IP addresses (single addresses, inclusive
+ * ranges, subnets), checked against a peer's address. Reference counted;
+ * safe to share between loops and threads (rules are added under a
+ * lock, checks take it shared). An IPv4 rule also matches the IPv4-mapped
+ * IPv6 form (::ffff:a.b.c.d) and an IPv6 rule an IPv4 address in its mapped
+ * form, exactly as node's: an IPv4 address against an IPv6 range compares
+ * only when both ends are mapped addresses.
+ *
+ * @p family below is 4 or 6 (0: 4, node's default 'ipv4'); the address must
+ * be of that family (see cnet_socket_address_init).
+ */
+CNET_EXTERN int cnet_blocklist_new(cnet_blocklist_t **out);
+/** Another reference to @p bl (any thread). @return @p bl. */
+CNET_EXTERN cnet_blocklist_t *cnet_blocklist_retain(cnet_blocklist_t *bl);
+/** Drops a reference (any thread); the last one frees it. NULL: no-op. */
+CNET_EXTERN void cnet_blocklist_release(cnet_blocklist_t *bl);
+/**
+ * blockList.addAddress(address, family). @return 0, CNET_ENOMEM,
+ * CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ERR_INVALID_ARG_VALUE (family),
+ * CNET_ERR_INVALID_ADDRESS.
+ */
+CNET_EXTERN int cnet_blocklist_add_address(cnet_blocklist_t *bl, const char *address, int family);
+/**
+ * blockList.addRange(start, end, family): every address from @p start to
+ * @p end inclusive. @return as add_address, and CNET_ERR_INVALID_ARG_VALUE
+ * when @p start comes after @p end (node: "The argument 'start' must come
+ * before end").
+ */
+CNET_EXTERN int cnet_blocklist_add_range(cnet_blocklist_t *bl, const char *start, const char *end,
+                                         int family);
+/**
+ * blockList.addSubnet(network, prefix, family): the addresses whose first
+ * @p prefix bits are @p network's. @return as add_address, and
+ * CNET_ERR_OUT_OF_RANGE for a prefix outside 0..32 (IPv4) or 0..128 (IPv6).
+ */
+CNET_EXTERN int cnet_blocklist_add_subnet(cnet_blocklist_t *bl, const char *network, int prefix,
+                                          int family);
+/**
+ * blockList.check(address, family): true when a rule matches. An address
+ * that is not valid for @p family is not blocked (node returns false).
+ */
+CNET_EXTERN bool cnet_blocklist_check(const cnet_blocklist_t *bl, const char *address, int family);
+/** blockList.check(socketAddress). NULL arguments: false. */
+CNET_EXTERN bool cnet_blocklist_check_address(const cnet_blocklist_t *bl,
+                                              const cnet_socket_address_t *addr);
+/** blockList.rules.length. */
+CNET_EXTERN size_t cnet_blocklist_rule_count(const cnet_blocklist_t *bl);
+/**
+ * blockList.rules[index], newest rule first as in node: "Address: IPv4
+ * 1.2.3.4", "Range: IPv6 ::1-::9", "Subnet: IPv4 10.0.0.0/8", written with
+ * its NUL into @p buf (128 bytes always suffice). @return the text's length,
+ * CNET_ERR_OUT_OF_RANGE (no such rule), CNET_ERR_INVALID_ARG_TYPE (NULL),
+ * CNET_ENOBUFS (@p size too small; @p buf then holds an empty string).
+ */
+CNET_EXTERN int cnet_blocklist_rule(const cnet_blocklist_t *bl, size_t index, char *buf,
+                                    size_t size);
 
 /* ------------------------------------------------------------------------
  * 9. ALLOCATOR AND LOGGING

@@ -42,6 +42,7 @@ for g in "${groups[@]}"; do
     format) wanted+=(clang-format-14) ;;
     bench) wanted+=(libevent-dev gnuplot-nox openssl) ;;
     nc) wanted+=(netcat-openbsd) ;;
+    peers) wanted+=(ncat socat python3 openssl) ;; # tests/test_cnetcat.sh's peers and bench/cnetcat.sh
     abi) wanted+=(abigail-tools) ;;
     *) wanted+=("$g") ;;
     esac

@@ -15,6 +15,7 @@
  * close() on a server that was not listening is wrapped so that it alone
  * sees ERR_SERVER_NOT_RUNNING (Node's cb(new ERR_SERVER_NOT_RUNNING())).
  */
+#include "codec/socketaddress.h"
 #include "internal.h"
 
 #include <errno.h>
@@ -48,6 +49,7 @@ struct cnet_server_s {
     cnet__handle_t h;
     cnet_server_opts_t opts;
     size_t connections;
+    uint64_t blocked; /* connections dropped by opts.block_list */
     int max_connections;
     int user_retains;
     void *data;
@@ -99,6 +101,7 @@ void cnet__server_release(cnet_server_t *srv)
         cnet__free(srv->path);
         cnet__free(srv->pipe_name);
         cnet_tls_context_release(srv->opts.tls);
+        cnet_blocklist_release(srv->opts.block_list);
         srv->loop->alive--;
         cnet__free(srv);
     }
@@ -180,6 +183,7 @@ int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_serv
     srv->opts = o;
     if (o.tls)
         cnet_tls_context_retain(o.tls);
+    cnet_blocklist_retain(o.block_list);
     srv->max_connections = o.max_connections;
     loop->alive++;
     *out = srv;
@@ -238,6 +242,21 @@ static void report_error(cnet_server_t *srv, int code, const char *syscall, int 
 
 /* ---- accept --------------------------------------------------------------- */
 
+/* The peer of an accepted TCP socket is denied by the server's BlockList. */
+static bool is_blocked(cnet_server_t *srv, cnet_socket_t *s)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    if ((s->flags & CNET__S_PIPE) ||
+        uv_tcp_getpeername(&s->h.tcp, (struct sockaddr *)&ss, &len) != 0)
+        return false;
+    if (!cnet__blocklist_check_sockaddr(srv->opts.block_list, (struct sockaddr *)&ss))
+        return false;
+    srv->blocked++;
+    return true;
+}
+
 /* Takes the connection libuv accepted for us and emits 'connection' (or 'drop'). */
 static void accept_one(cnet_server_t *srv)
 {
@@ -274,10 +293,16 @@ static void accept_one(cnet_server_t *srv)
     s->flags |= CNET__S_CONNECTED | CNET__S_EVER_CONNECTED | CNET__S_CONNECT_STARTED;
     cnet__socket_cache_fd(s);
 
-    if (srv->max_connections > 0 && srv->connections >= (size_t)srv->max_connections) {
+    const char *drop = NULL;
+    if (srv->opts.block_list && is_blocked(srv, s))
+        drop = "blockList";
+    else if (srv->max_connections > 0 && srv->connections >= (size_t)srv->max_connections)
+        drop = "maxConnections";
+    if (drop) {
         cnet_address_t local, remote;
         memset(&ev, 0, sizeof ev);
         ev.type = CNET_EVENT_DROP;
+        ev.reason = drop;
         if (cnet_socket_address(s, &local) == 0)
             ev.local = &local;
         if (cnet_socket_remote_address(s, &remote) == 0)
@@ -1191,4 +1216,9 @@ int cnet_server_off_all(cnet_server_t *srv, cnet_event_type_t type)
 size_t cnet_server_listener_count(const cnet_server_t *srv, cnet_event_type_t type)
 {
     return srv ? cnet__emitter_count(&srv->em, (int)type) : 0;
+}
+
+uint64_t cnet_server_blocked_count(const cnet_server_t *srv)
+{
+    return srv ? srv->blocked : 0;
 }

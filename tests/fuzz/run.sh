@@ -24,7 +24,7 @@ cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWith
 cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)"
 
 failed=()
-for name in decoder encoder; do
+for name in decoder encoder blocklist; do
     bin=$build/fuzz_$name
     work=$build/corpus/$name
     artifacts=$build/artifacts/$name
