@@ -568,7 +568,6 @@ typedef struct cnet_event {
     const cnet_address_t *remote;
     int port;              /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
     cnet_server_t *server; /* since 0.3: MESSAGE of a channel, a server that came with it */
-    int port; /* since 0.3: CONNECTION_ATTEMPT* (0 for other events) */
     /* Since 0.3: DROP: why, "maxConnections" or "blockList" (static). */
     const char *reason;
 } cnet_event_t;
