@@ -689,7 +689,13 @@ CNET_EXTERN int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_op
 /** server.listen(port, host, callback); @p host may be NULL. See cnet_server_listen_opts(). */
 CNET_EXTERN int cnet_server_listen(cnet_server_t *srv, int port, const char *host,
                                    cnet_server_cb on_listening, void *arg);
-/** server.listen(path, callback) for a Unix domain socket. See cnet_server_listen_opts(). */
+/**
+ * server.listen(path, callback) for a Unix domain socket. See cnet_server_listen_opts().
+ * Windows named-pipe paths (\\.\pipe\NAME, \\?\pipe\NAME) are taken as they are:
+ * on Linux, as in node, they are ordinary file names (a socket file of that name
+ * in the current directory); libuv would open them as named pipes on Windows,
+ * where cnet is neither built nor tested. The same holds for connect paths.
+ */
 CNET_EXTERN int cnet_server_listen_path(cnet_server_t *srv, const char *path,
                                         cnet_server_cb on_listening, void *arg);
 
