@@ -720,8 +720,9 @@ CNET_EXTERN int cnet_server_listen_path(cnet_server_t *srv, const char *path,
  * Ownership: from the moment this returns 0 the fd belongs to the server,
  * whatever happens next: it is closed when the server closes, or before the
  * 'error' event when the listen fails (also for a regular file, which node
- * would leave open). When this returns an error, the fd was not touched and
- * is still yours.
+ * would leave open), except for EEXIST, where it stays with the object that
+ * already has it. When this returns an error, the fd was not touched and is
+ * still yours.
  * Windows: not supported (cnet is built for Unix), as node's "Listening on
  * a file descriptor is not supported on Windows".
  * @return 0, or at once: CNET_ERR_INVALID_ARG_VALUE (@p fd < 0: node's

@@ -461,6 +461,37 @@ static void test_listen_handle_outlives(void)
     ASSERT(port_refuses(c.port));
 }
 
+/* listen({fd}) on the fd another server of this loop listens on: EEXIST, and that one's fd
+ * is left alone (cnet_server_listen_handle() is the way to share it). */
+static void test_listen_fd_in_use(void)
+{
+    ctx_t c = {0};
+    tagged_t t2 = {&c, "b"};
+    int fd, port;
+
+    test_set_phase("listen_fd in use");
+    c.loop = new_loop();
+    fd = tcp_fd(true, &port);
+    c.fd = fd;
+    ASSERT_OK(cnet_server_new(c.loop, NULL, &c.srv));
+    ASSERT_OK(cnet_server_new(c.loop, NULL, &c.srv2));
+    ASSERT_OK(cnet_server_on(c.srv, CNET_EVENT_CONNECTION, on_conn_hi, &c));
+    ASSERT_OK(cnet_server_listen_fd(c.srv, fd, NULL, NULL));
+    trace_srv(c.srv2, &t2);
+    ASSERT_OK(cnet_server_listen_fd(c.srv2, fd, NULL, NULL));
+    for (int i = 0; i < 3; i++)
+        cnet_loop_run_nowait(c.loop);
+    ASSERT_STR_EQ("b:error:EEXIST", test_log_str(&c.log));
+    ASSERT(fd_open(fd));
+    cnet_server_destroy(c.srv2);
+    c.srv2 = NULL;
+    c.closes = 1;
+    client_to(&c, port, NULL); /* the first server still serves */
+    run_and_close(c.loop);
+    ASSERT_EQ(1, c.conns);
+    ASSERT(!fd_open(fd));
+}
+
 /* listen(socket): a connected socket cannot listen (EINVAL), and stays usable. */
 static void on_sock_srv_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
@@ -790,6 +821,32 @@ static void test_socket_fd_errors(void)
     close(sv[1]);
 }
 
+/* An already aborted signal: the socket takes the fd and is destroyed with ABORT_ERR. */
+static void test_socket_fd_aborted(void)
+{
+    ctx_t c = {0};
+    tagged_t ta = {&c, "a"};
+    cnet_socket_opts_t o = CNET_SOCKET_OPTS_INIT;
+    cnet_abort_controller_t *ac;
+    int sv[2];
+
+    test_set_phase("socket_fd aborted signal");
+    c.loop = new_loop();
+    ASSERT_OK(cnet_abort_controller_new(&ac));
+    cnet_abort_controller_abort(ac);
+    ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+    o.has_fd = true;
+    o.fd = sv[0];
+    o.signal = cnet_abort_controller_signal(ac);
+    ASSERT_OK(cnet_socket_new(c.loop, &o, &c.a));
+    ASSERT(!fd_open(sv[0]));
+    trace_sock(c.a, &ta);
+    run_and_close(c.loop);
+    ASSERT_STR_EQ("a:error:ABORT_ERR a:close:true", test_log_str(&c.log));
+    cnet_abort_controller_free(ac);
+    close(sv[1]);
+}
+
 int main(void)
 {
     test_watchdog(20);
@@ -797,6 +854,7 @@ int main(void)
     test_listen_fd_tcp(false);
     test_listen_fd_unix();
     test_listen_fd_errors();
+    test_listen_fd_in_use();
     test_listen_handle();
     test_listen_handle_outlives();
     test_listen_socket();
@@ -806,6 +864,7 @@ int main(void)
     test_socket_fd_read_only();
     test_socket_fd_half_open();
     test_socket_fd_errors();
+    test_socket_fd_aborted();
     fprintf(stderr, "test_ipc_fd: all scenarios passed\n");
     return 0;
 }

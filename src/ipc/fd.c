@@ -98,6 +98,11 @@ int cnet__socket_open_fd(cnet_socket_t *s, const cnet_socket_opts_t *o)
     kind = cnet__fd_kind(o->fd);
     if (kind == CNET__FD_OTHER)
         return CNET_ERR_INVALID_FD_TYPE;
+    if (s->flags & CNET__S_DESTROYED) {
+        /* An already aborted signal destroyed it: the fd was given, so it goes too. */
+        close(o->fd);
+        return 0;
+    }
     /* The tick first: once libuv has the fd nothing may fail. It does nothing
      * if the caller destroys s after a failed open. */
     if (!cnet__tick(s->loop, tick_start, s, &cnet__socket_ref_ops))

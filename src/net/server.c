@@ -581,7 +581,8 @@ static void listen_fd(cnet_server_t *srv, int fd)
         srv->flags |= SRV_HANDLE | (kind == CNET__FD_PIPE ? SRV_PIPE : 0);
     }
     if (err) {
-        if (!inited || uv_fileno(&srv->h.handle, &taken) != 0)
+        /* EEXIST: another handle of this loop has the fd; it is that one's to close. */
+        if (err != CNET_EEXIST && (!inited || uv_fileno(&srv->h.handle, &taken) != 0))
             close(fd);
         listen_failed(srv, err, "listen");
         return;
