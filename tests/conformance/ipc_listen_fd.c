@@ -103,6 +103,9 @@ static void file_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     conf_log("file error %s \"%s\" address=%s %s %s", conf_err(ev->error), ev->error->message,
              ev->error->address ? ev->error->address : "-",
              cnet_server_is_listening(srv) ? "true" : "false", a);
+    /* Node emits no 'close' here and collects the server; C frees it, unheard. */
+    cnet_server_off_all(srv, CNET_EVENT_CLOSE);
+    cnet_server_destroy(srv);
 }
 
 static void file_close(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
