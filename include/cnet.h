@@ -190,6 +190,7 @@ typedef void (*cnet_free_fn)(void *ptr);
     X(ERR_INVALID_ADDRESS_FAMILY, -5116, "Invalid address family")                     \
     X(ERR_SOCKET_CONNECTION_TIMEOUT, -5117, "Socket connection timeout")               \
     X(ERR_INVALID_ADDRESS, -5118, "Invalid socket address")                            \
+    X(ERR_INVALID_FD_TYPE, -5119, "Unsupported fd type")                               \
     X(ERR_STREAM_WRITE_AFTER_END, -5120, "write after end")                            \
     X(ERR_STREAM_DESTROYED, -5121, "Cannot call write after a stream was destroyed")   \
     X(ERR_STREAM_PREMATURE_CLOSE, -5122, "Premature close")                            \
@@ -896,6 +897,12 @@ typedef struct cnet_listen_opts {
      * true: this server binds its own socket (EADDRINUSE if another has the port,
      * unless reuse_port). Paths are never shared (each listen binds the path). */
     bool exclusive;
+    /* Since 0.3: node's listen({fd}) (the seeds' listenFD): with has_fd, listen on @c fd,
+     * an open TCP or Unix stream socket, normally already bound (and maybe listening);
+     * port, host, path, ipv6_only, readable_all and writable_all are then ignored (node
+     * looks at fd first), backlog and signal apply. See cnet_server_listen_fd(). */
+    bool has_fd;
+    int fd;
 } cnet_listen_opts_t;
 #define CNET_LISTEN_OPTS_INIT CNET__OPTS_INIT(cnet_listen_opts_t)
 
@@ -925,9 +932,78 @@ CNET_EXTERN int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_op
 /** server.listen(port, host, callback); @p host may be NULL. See cnet_server_listen_opts(). */
 CNET_EXTERN int cnet_server_listen(cnet_server_t *srv, int port, const char *host,
                                    cnet_server_cb on_listening, void *arg);
-/** server.listen(path, callback) for a Unix domain socket. See cnet_server_listen_opts(). */
+/**
+ * server.listen(path, callback) for a Unix domain socket. See cnet_server_listen_opts().
+ * Windows named-pipe paths (\\.\pipe\NAME, \\?\pipe\NAME) are taken as they are:
+ * on Linux, as in node, they are ordinary file names (a socket file of that name
+ * in the current directory); libuv would open them as named pipes on Windows,
+ * where cnet is neither built nor tested. The same holds for connect paths.
+ */
 CNET_EXTERN int cnet_server_listen_path(cnet_server_t *srv, const char *path,
                                         cnet_server_cb on_listening, void *arg);
+
+/**
+ * server.listen({fd}) (node), the seeds' server.listenFD(fd): listen on @p fd,
+ * a TCP or Unix stream socket that is normally already bound (bind(2)) and
+ * may already be listening (listen(2) is called again with the backlog,
+ * which is harmless; an unbound TCP socket gets an ephemeral port from the
+ * kernel). TCP or Unix is told from the fd itself (libuv's uv_guess_handle:
+ * fstat, SO_TYPE, the family of getsockname), then the fd is opened with
+ * uv_tcp_open / uv_pipe_open. As node's, this happens at once: when it
+ * returns, cnet_server_is_listening() is true and cnet_server_address()
+ * gives the bound TCP address; for a Unix socket it gives
+ * CNET_ERR_SERVER_NOT_RUNNING (node's address() is null there: it knows no
+ * pipe name). 'listening' follows on a later tick.
+ * Errors, as node's: an fd that is not a TCP or Unix stream socket (a
+ * regular file, a tty, a UDP socket, a closed fd) is an 'error' event
+ * EINVAL "listen EINVAL: invalid argument" (syscall "listen", no address),
+ * and so is listen(2) refusing the socket (a connected TCP socket); an fd
+ * this loop already uses is EEXIST (share a server with
+ * cnet_server_listen_handle() instead). No 'close' follows such an error.
+ * Ownership: from the moment this returns 0 the fd belongs to the server,
+ * whatever happens next: it is closed when the server closes, or before the
+ * 'error' event when the listen fails (also for a regular file, which node
+ * would leave open), except for EEXIST, where it stays with the object that
+ * already has it. When this returns an error, the fd was not touched and is
+ * still yours.
+ * Windows: not supported (cnet is built for Unix), as node's "Listening on
+ * a file descriptor is not supported on Windows".
+ * @return 0, or at once: CNET_ERR_INVALID_ARG_VALUE (@p fd < 0: node's
+ *   "must have the property port or path"), CNET_ERR_SERVER_ALREADY_LISTEN,
+ *   CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM.
+ */
+CNET_EXTERN int cnet_server_listen_fd(cnet_server_t *srv, int fd, cnet_server_cb on_listening,
+                                      void *arg);
+/**
+ * server.listen(handle) where handle is another server: @p srv listens on
+ * the same listening socket as @p other (a duplicate of its fd, made with
+ * fcntl(F_DUPFD_CLOEXEC), then as cnet_server_listen_fd()). Both servers
+ * then accept from the one kernel queue: each connection goes to one of
+ * them (whichever accepts first), as cluster workers sharing a handle.
+ * Closing either closes only its own fd; the socket stays open while the
+ * other listens (a Unix socket's file, though, is removed when the server
+ * that bound it by path closes, as always). Unlike node, where
+ * the new server takes over the other's handle object (the first one stops
+ * getting connections, and closing either closes both), see
+ * docs/node-differences.md. @p other may belong to another loop (thread),
+ * but must not be used by that thread during this call.
+ * @return as cnet_server_listen_fd(), and CNET_ERR_INVALID_ARG_VALUE when
+ *   @p other has no listening socket (not listening, or closed: node's
+ *   "must have the property port or path"), or the dup's error (EMFILE).
+ */
+CNET_EXTERN int cnet_server_listen_handle(cnet_server_t *srv, const cnet_server_t *other,
+                                          cnet_server_cb on_listening, void *arg);
+/**
+ * server.listen(socket) (node takes "anything with a _handle"): listen on a
+ * duplicate of @p sock's fd, as cnet_server_listen_handle(). A connected
+ * socket cannot listen: the 'error' event is "listen EINVAL: invalid
+ * argument", as node's (where that also closes the socket's handle; here
+ * @p sock is untouched).
+ * @return as cnet_server_listen_handle(); CNET_ERR_INVALID_ARG_VALUE when
+ *   @p sock has no open handle (never connected, or destroyed).
+ */
+CNET_EXTERN int cnet_server_listen_socket(cnet_server_t *srv, const cnet_socket_t *sock,
+                                          cnet_server_cb on_listening, void *arg);
 
 /**
  * server.close(callback): stop accepting (a pending bind or lookup is
@@ -1071,6 +1147,11 @@ typedef struct cnet_socket_opts {
      * CNET_ABORT_ERR ('error' "The operation was aborted", then 'close'); an already
      * aborted one destroys it at once (the events follow). Retained until 'close'. */
     cnet_abort_signal_t *signal;
+    /* Since 0.3: new net.Socket({fd, readable, writable}), see cnet_socket_new(). */
+    bool has_fd;       /* wrap @c fd, an open, connected TCP or Unix stream socket */
+    int fd;            /* with has_fd: the descriptor (>= 0), the socket's on success */
+    bool not_readable; /* with has_fd: node's readable: false (never read) */
+    bool not_writable; /* with has_fd: node's writable: false (writes refused, no FIN) */
 } cnet_socket_opts_t;
 #define CNET_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_socket_opts_t)
 
@@ -1078,8 +1159,37 @@ typedef struct cnet_socket_opts {
  * new net.Socket(): an unconnected socket on @p loop (NULL: default loop).
  * It is freed after its 'close' event; a socket that is never connected is
  * freed by cnet_socket_destroy().
+ *
+ * Sockets from descriptors (has_fd: node's new net.Socket({fd})): the socket
+ * wraps @c fd, an open, connected stream socket made elsewhere (socketpair(2),
+ * an inherited fd, one received over a Unix socket). TCP or Unix is told
+ * from the fd itself (libuv's uv_guess_handle: SO_TYPE and the family of
+ * getsockname; a FIFO counts as a pipe, as in node), then the fd is opened
+ * with uv_tcp_open / uv_pipe_open (made non-blocking). The socket is
+ * connected when this returns, as node's: no 'connect' or 'ready' is
+ * emitted; cnet_socket_address() and cnet_socket_remote_address() answer at
+ * once (read from the fd: getsockname/getpeername). Reading starts on a
+ * later tick (so onread's buffer function is first called then, never
+ * inside this call), unless paused meanwhile. allow_half_open works as for
+ * any socket. not_readable (node's readable: false): nothing is ever read,
+ * the socket is not readable, no 'end' comes, and once its writable side
+ * has finished ('finish') it closes, as node's. not_writable (node's
+ * writable: false): writes and end() with data are refused at once with
+ * CNET_ERR_STREAM_WRITE_AFTER_END (node emits that as an 'error' and
+ * destroys the socket) and no FIN is ever sent (node neither shuts it
+ * down); after the peer's 'end' it closes, without a 'finish'. With both,
+ * it stays open until destroyed. Without has_fd the three are ignored, as
+ * node ignores readable/writable without an fd.
+ * Ownership: on success the fd belongs to the socket, which closes it when
+ * it is destroyed (the peer then sees a FIN, or a RST when bytes were left
+ * unread, as for any socket). When this returns an error the fd was not
+ * touched and is still yours.
  * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE, CNET_ERR_INVALID_ARG_VALUE
- *   (onread fields that do not fit together).
+ *   (onread fields that do not fit together); with has_fd also
+ *   CNET_ERR_OUT_OF_RANGE (fd < 0, as node's), CNET_ERR_INVALID_FD_TYPE (not
+ *   a TCP or Unix stream: a regular file, a tty, a UDP socket, a closed fd;
+ *   node's "Unsupported fd type"), CNET_EEXIST (the fd is already in use on
+ *   this loop), or the error of making it non-blocking.
  */
 CNET_EXTERN int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts,
                                 cnet_socket_t **out);

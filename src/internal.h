@@ -483,6 +483,19 @@ void cnet__socket_abort_detach(cnet_socket_t *s);
 void cnet__connect_cancel(cnet_socket_t *s);
 void cnet__connect_free(cnet_socket_t *s);
 
+/* Existing descriptors (src/ipc/fd.c). */
+enum { CNET__FD_OTHER, CNET__FD_TCP, CNET__FD_PIPE };
+/* What @p fd is, as node's guessHandleType tells it: a TCP or Unix stream, or other. */
+int cnet__fd_kind(int fd);
+/* Inits @p h for @p kind and opens @p fd on it. *inited says whether h needs uv_close();
+ * on failure libuv did not take the fd. */
+int cnet__fd_open(uv_loop_t *loop, cnet__handle_t *h, int fd, int kind, bool *inited);
+/* A close-on-exec duplicate of the handle's fd, or a negative code. */
+int cnet__fd_dup(const uv_handle_t *h);
+/* new net.Socket({fd}): opens o->fd on @p s (freshly allocated). On error the caller destroys
+ * s and the fd is untouched. */
+int cnet__socket_open_fd(cnet_socket_t *s, const cnet_socket_opts_t *o);
+
 /* ---- server.c ----------------------------------------------------------- */
 extern const cnet__ref_ops_t cnet__server_ref_ops; /* for ticks that carry a server */
 void cnet__server_retain(cnet_server_t *srv);

@@ -38,6 +38,7 @@ enum {
     SRV_PAUSED = 1u << 10,        /* pause(msecs) lasts: connections are not accepted */
     SRV_HELD = 1u << 11,          /* paused while libuv holds one accepted fd for us */
     SRV_IPC_CLOSING = 1u << 16,   /* close() waits for the workers' sockets (src/ipc/) */
+    SRV_NO_NAME = 1u << 12,       /* listening on a Unix fd: address() is null, as node's */
 };
 
 struct cnet_server_s {
@@ -666,6 +667,42 @@ static bool set_name(char **dst, const char *src, size_t len)
     return true;
 }
 
+/*
+ * listen({fd}), at once as node's setupListenHandle: the fd is ours from now
+ * on (cnet.h), so every failure closes it: with the handle when libuv took
+ * it, else here. An fd that is no TCP or Unix stream is node's UV_EINVAL.
+ */
+static void listen_fd(cnet_server_t *srv, int fd)
+{
+    int kind = cnet__fd_kind(fd), err;
+    bool inited = false;
+    uv_os_fd_t taken;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    srv->bound = (cnet_address_t){.port = -1};
+    err = kind == CNET__FD_OTHER ? CNET_EINVAL
+                                 : cnet__fd_open(srv->loop->uv, &srv->h, fd, kind, &inited);
+    if (inited) {
+        srv->h.handle.data = srv;
+        srv->flags |= SRV_HANDLE | (kind == CNET__FD_PIPE ? SRV_PIPE : 0);
+    }
+    if (err) {
+        /* EEXIST: another handle of this loop has the fd; it is that one's to close. */
+        if (err != CNET_EEXIST && (!inited || uv_fileno(&srv->h.handle, &taken) != 0))
+            close(fd);
+        listen_failed(srv, err, "listen");
+        return;
+    }
+    listen_on_handle(srv);
+    if (!(srv->flags & SRV_LISTENING))
+        return;
+    if (kind == CNET__FD_PIPE)
+        srv->flags |= SRV_NO_NAME;
+    else if (uv_tcp_getsockname(&srv->h.tcp, (struct sockaddr *)&ss, &len) == 0)
+        cnet__addr_from_sockaddr((struct sockaddr *)&ss, (size_t)len, &srv->bound);
+}
+
 /* A fresh copy of @p src in @p *dst (NULL for NULL); false when out of memory. */
 static bool set_string(char **dst, const char *src)
 {
@@ -700,6 +737,12 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
         return CNET_ERR_SERVER_NOT_RUNNING;
     if (srv->flags & (SRV_LISTENING | SRV_BINDING | SRV_HANDLE | SRV_CLOSING | SRV_HANDLE_CLOSING))
         return CNET_ERR_SERVER_ALREADY_LISTEN;
+    if (o->has_fd && o->fd < 0) /* node: neither a usable fd nor a port or path */
+        return CNET_ERR_INVALID_ARG_VALUE;
+    if (o->has_fd) { /* node looks at fd first: port, host and path are not looked at */
+        o->port = 0;
+        o->host = o->path = NULL;
+    }
     /* Node validates options.port before looking at path. */
     if (!cnet__port_valid(o->port))
         return CNET_ERR_SOCKET_BAD_PORT;
@@ -736,7 +779,7 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
     srv->lopts.path = srv->path;
     srv->lopts.signal = NULL; /* not kept: srv->abort holds the signal */
     srv->backlog = o->backlog ? o->backlog : 511;
-    srv->flags &= ~SRV_PIPE;
+    srv->flags &= ~(SRV_PIPE | SRV_NO_NAME);
     memset(&srv->bound, 0, sizeof srv->bound);
     if (srv->path && (err = listen_path(srv)) != 0) {
         cnet_server_off(srv, CNET_EVENT_LISTENING, on_listening, arg);
@@ -747,7 +790,9 @@ int cnet_server_listen_opts(cnet_server_t *srv, const cnet_listen_opts_t *opts,
         srv->refs++; /* alive again */
     }
 
-    if (srv->path) {
+    if (o->has_fd) {
+        listen_fd(srv, o->fd); /* [fd] at once; a failure is an 'error' event */
+    } else if (srv->path) {
         /* listened (or failed, reported as 'error') above */
     } else if (!srv->host) {
         /* No host: "::" dual-stack, or 0.0.0.0 where IPv6 is unavailable. At once, as Node. */
@@ -807,6 +852,56 @@ int cnet_server_listen_path(cnet_server_t *srv, const char *path, cnet_server_cb
         return CNET_ERR_INVALID_ARG_TYPE;
     o.path = path;
     return cnet_server_listen_opts(srv, &o, on_listening, arg);
+}
+
+int cnet_server_listen_fd(cnet_server_t *srv, int fd, cnet_server_cb on_listening, void *arg)
+{
+    cnet_listen_opts_t o = CNET_LISTEN_OPTS_INIT;
+    o.has_fd = true;
+    o.fd = fd;
+    return cnet_server_listen_opts(srv, &o, on_listening, arg);
+}
+
+/* listen(handle): a duplicate of @p h's fd, so that each server closes only its own. */
+static int listen_dup(cnet_server_t *srv, const uv_handle_t *h, cnet_server_cb on_listening,
+                      void *arg)
+{
+    int fd, err;
+
+    if (!srv)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (srv->flags & SRV_DESTROYING)
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (srv->flags & (SRV_LISTENING | SRV_BINDING | SRV_HANDLE | SRV_CLOSING | SRV_HANDLE_CLOSING))
+        return CNET_ERR_SERVER_ALREADY_LISTEN;
+    if (!h)
+        return CNET_ERR_INVALID_ARG_VALUE; /* node: no _handle, no fd, no port or path */
+    if ((fd = cnet__fd_dup(h)) < 0)
+        return fd;
+    if ((err = cnet_server_listen_fd(srv, fd, on_listening, arg)) != 0)
+        close(fd); /* refused: the duplicate is still ours */
+    return err;
+}
+
+int cnet_server_listen_handle(cnet_server_t *srv, const cnet_server_t *other,
+                              cnet_server_cb on_listening, void *arg)
+{
+    if (!other)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    return listen_dup(srv, (other->flags & SRV_HANDLE) ? &other->h.handle : NULL, on_listening,
+                      arg);
+}
+
+int cnet_server_listen_socket(cnet_server_t *srv, const cnet_socket_t *sock,
+                              cnet_server_cb on_listening, void *arg)
+{
+    if (!sock)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    return listen_dup(srv,
+                      (sock->flags & (CNET__S_HANDLE | CNET__S_DESTROYED)) == CNET__S_HANDLE
+                          ? &sock->h.handle
+                          : NULL,
+                      on_listening, arg);
 }
 
 /* ---- close ---------------------------------------------------------------- */
@@ -988,7 +1083,7 @@ int cnet_server_address(const cnet_server_t *srv, cnet_address_t *out)
 {
     if (!srv || !out)
         return CNET_ERR_INVALID_ARG_TYPE;
-    if (srv->flags & SRV_LISTENING) {
+    if ((srv->flags & (SRV_LISTENING | SRV_NO_NAME)) == SRV_LISTENING) {
         *out = srv->bound;
         return 0;
     }

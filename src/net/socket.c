@@ -68,6 +68,13 @@ int cnet_socket_new(cnet_loop_t *loop, const cnet_socket_opts_t *opts, cnet_sock
     if (opts && (err = cnet__socket_abort_attach(*out, o.signal)) != 0) {
         cnet__socket_release(*out);
         *out = NULL;
+        return err;
+    }
+    /* [fd] new net.Socket({fd}) (src/ipc/fd.c), after the signal, which is the only
+     * other thing that can fail: on error the fd is untouched. */
+    if (opts && o.has_fd && (err = cnet__socket_open_fd(*out, &o)) != 0) {
+        cnet__socket_destroy(*out, 0, NULL); /* nobody saw it: freed after its handle closed */
+        *out = NULL;
     }
     return err;
 }
