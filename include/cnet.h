@@ -1754,9 +1754,32 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  *     newline) when listened to.
  *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
  * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms.
- * Not yet: SNI and ALPN callbacks on a server, setSecureContext, a
- * checkServerIdentity hook, renegotiation (refused).
+ * Not yet: SNI and ALPN callbacks on a server, setSecureContext,
+ * renegotiation (refused).
  * ------------------------------------------------------------------------ */
+
+/**
+ * tls.connect()'s checkServerIdentity(hostname, cert) option: replaces
+ * cnet_tls_check_server_identity() for one client socket. Called once the
+ * handshake is done and the chain verified (never when the chain failed,
+ * nor for a resumed session, as node), before 'secure', with the name that
+ * would be checked (servername, else the host, else "localhost") and the
+ * peer's certificate with its issuer chain (getPeerCertificate(true)),
+ * both borrowed for the call. Return 0 to accept, or a negative code to
+ * reject (node's returned Error), optionally writing node's err.message to
+ * @p message (@p message_size bytes, NUL-terminated; left empty, the
+ * message is cnet_strerror(code)); a value > 0 rejects as
+ * CNET_CERT_REJECTED. A rejection is then what a failed verification is:
+ * with rejectUnauthorized, 'secure', 'error' with that code and message,
+ * 'close'; without, 'secureConnect' with authorized false and
+ * cnet_socket_tls_authorization_error() giving the code and message.
+ * The socket may be destroyed from inside (it then emits neither). To keep
+ * node's check and add one of your own, call cnet_tls_check_server_identity()
+ * first; its message is cnet_strerror(code) + ": " + its reason.
+ */
+typedef int (*cnet_tls_check_server_identity_cb)(cnet_socket_t *s, const char *hostname,
+                                                 const cnet_tls_cert_t *cert, char *message,
+                                                 size_t message_size, void *arg);
 
 /** Per-connection TLS options. Start from CNET_TLS_SOCKET_OPTS_INIT. */
 typedef struct cnet_tls_socket_opts {
@@ -1771,6 +1794,9 @@ typedef struct cnet_tls_socket_opts {
     size_t session_len;
     int reject_unauthorized; /* 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
     int request_cert;        /* server: 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
+    /* Client: checkServerIdentity (see above); NULL: cnet_tls_check_server_identity(). */
+    cnet_tls_check_server_identity_cb check_server_identity;
+    void *check_server_identity_arg;
 } cnet_tls_socket_opts_t;
 #define CNET_TLS_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_tls_socket_opts_t)
 

@@ -48,6 +48,7 @@ struct cnet__tls_engine {
     cnet__tls_sni_fn sni;
     cnet__tls_alpn_fn alpn_cb;
     cnet__tls_keylog_fn keylog;
+    cnet__tls_identity_fn identity;
     void *hook_arg;
     int verify_error; /* authorizationError's code, or 0 */
     unsigned events;
@@ -381,6 +382,7 @@ int cnet__tls_engine_new(cnet_tls_context_t *ctx, const cnet__tls_engine_opts_t 
     e->sni = o->sni;
     e->alpn_cb = o->alpn;
     e->keylog = o->keylog;
+    e->identity = o->identity;
     e->hook_arg = o->hook_arg;
     e->ssl = SSL_new(ctx->ssl_ctx);
     rc = e->ssl ? setup(e, o) : CNET_ENOMEM;
@@ -438,9 +440,21 @@ static int check_host(cnet__tls_engine_t *e, cnet__tls_error_t *why)
 {
     const cnet_tls_cert_t *cert = NULL;
     char *reason = NULL;
-    int rc = cnet__tls_cert_from_ssl(e->ssl, false, &cert);
+    int rc = cnet__tls_cert_from_ssl(e->ssl, e->identity != NULL, &cert);
     if (rc)
         return rc;
+    if (e->identity) { /* the user's checkServerIdentity, given getPeerCertificate(true) */
+        char msg[256] = "";
+        rc = e->identity(e->hook_arg, e, e->host, cert, msg, sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        cnet_tls_cert_free(cert);
+        ERR_clear_error(); /* whatever the hook did with OpenSSL stays its own */
+        if (rc > 0)
+            rc = CNET_CERT_REJECTED;
+        if (rc && cnet__tls_error_set(why, rc, msg[0] ? msg : NULL, NULL, NULL) != 0)
+            rc = CNET_ENOMEM;
+        return rc;
+    }
     rc = cnet__tls_check_identity(e->host, cert ? &cert->subject : NULL,
                                   cert ? cert->subjectaltname : NULL, &reason);
     cnet_tls_cert_free(cert);

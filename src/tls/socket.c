@@ -47,6 +47,8 @@ typedef struct cnet__tls_sock {
     unsigned char *session;
     size_t session_len;
     int reject_unauthorized, request_cert;
+    cnet_tls_check_server_identity_cb check_identity; /* client, or NULL */
+    void *check_identity_arg;
 } tls_sock_t;
 
 static inline tls_sock_t *TS(const cnet_socket_t *s)
@@ -285,6 +287,9 @@ static void pump(cnet_socket_t *s)
         size_t n = 0;
         int r = cnet__tls_engine_read(ts->engine, buf, CNET__READ_BUF_SIZE, &n);
 
+        if (s->flags & CNET__S_DESTROYED)
+            return; /* by the checkServerIdentity hook */
+
         if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
             /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
              * (a client's) and our last flight is not sent; the peer sees the connection close. */
@@ -400,6 +405,19 @@ static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
         cnet__free(p);
 }
 
+/* The user's checkServerIdentity, inside the engine's read (pump checks for a destroy after). */
+static int on_check_identity(void *arg, cnet__tls_engine_t *e, const char *hostname,
+                             const cnet_tls_cert_t *cert, char *message, size_t size)
+{
+    cnet_socket_t *s = arg;
+    tls_sock_t *ts = TS(s);
+
+    CNET__UNUSED(e);
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    return ts->check_identity(s, hostname, cert, message, size, ts->check_identity_arg);
+}
+
 /* Makes the engine and, for a client, queues the ClientHello. */
 static int start(cnet_socket_t *s)
 {
@@ -420,6 +438,8 @@ static int start(cnet_socket_t *s)
     eo.session = ts->session;
     eo.session_len = ts->session_len;
     eo.keylog = on_keylog;
+    if (!eo.is_server && ts->check_identity)
+        eo.identity = on_check_identity;
     eo.hook_arg = s;
     r = cnet__tls_engine_new(ts->ctx, &eo, &ts->engine);
     cnet__free(ts->session);
@@ -488,6 +508,8 @@ static int attach(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_sock
     ts->reject_unauthorized = o ? o->reject_unauthorized : 0;
     ts->request_cert = o ? o->request_cert : 0;
     ts->alpn = o ? o->alpn_protocols : NULL;
+    ts->check_identity = o ? o->check_server_identity : NULL;
+    ts->check_identity_arg = o ? o->check_server_identity_arg : NULL;
     if (o && o->servername && !(ts->servername = cnet__strdup(o->servername)))
         goto nomem;
     if (!ts->is_server && s->conn && s->conn->host && !(s->flags & CNET__S_PIPE) &&
