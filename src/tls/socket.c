@@ -229,6 +229,20 @@ static void on_handshake_timeout(uv_timer_t *t)
     cnet__socket_release(s);
 }
 
+/* 'session' for each session the engine holds. */
+static void emit_sessions(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    unsigned char *sess;
+    size_t len;
+
+    while (!(s->flags & CNET__S_DESTROYED) &&
+           cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
+        emit_bytes(s, CNET_EVENT_SESSION, sess, len);
+        cnet__free(sess);
+    }
+}
+
 static void on_secure(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
@@ -236,9 +250,12 @@ static void on_secure(cnet_socket_t *s)
 
     stop_handshake_timer(ts);
     ts->established = true;
-    /* node's tls.connect listens to 'secure' first: 'secureConnect' comes before the user's. */
-    if (ts->role == ROLE_CONNECT)
+    /* node's tls.connect listens to 'secure' first: 'secureConnect', then a session that came
+     * within the handshake (TLS 1.2), come before the user's 'secure'. */
+    if (ts->role == ROLE_CONNECT) {
         cnet__socket_emit_simple(s, CNET_EVENT_SECURE_CONNECT);
+        emit_sessions(s);
+    }
     if (!(s->flags & CNET__S_DESTROYED))
         cnet__socket_emit_simple(s, CNET_EVENT_SECURE);
     if (s->flags & CNET__S_DESTROYED)
@@ -266,15 +283,8 @@ static void handle_events(cnet_socket_t *s)
 
     if ((ev & CNET__TLS_EV_SECURE) && !(s->flags & CNET__S_DESTROYED))
         on_secure(s);
-    if (ev & CNET__TLS_EV_SESSION) {
-        unsigned char *sess;
-        size_t len;
-        while (!(s->flags & CNET__S_DESTROYED) &&
-               cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
-            emit_bytes(s, CNET_EVENT_SESSION, sess, len);
-            cnet__free(sess);
-        }
-    }
+    if (ev & CNET__TLS_EV_SESSION)
+        emit_sessions(s);
 }
 
 /* Plaintext out of the engine, until it wants input, the user pauses, or the end. */

@@ -15,6 +15,14 @@ function tlsFiles() {
   return { key: fs.readFileSync('tls_key.pem'), cert: fs.readFileSync('tls_cert.pem') };
 }
 
+// node's message for an OpenSSL error is ERR_print_errors()'s line, with a
+// thread id in front and a source file and line inside; cnet keeps the stable
+// rest (docs/tls.md, Errors): compare that.
+function tlsMsg(e) {
+  return esc(String(e.message).replace(/^[0-9A-F]+:error:/, 'error:')
+    .replace(/:[^:]*\.c:\d+:/, ':').replace(/:?\n$/, ''));
+}
+
 // A TLS socket's events: 'secureConnect' with authorized, authorizationError
 // ('-' when none), the protocol and the ALPN protocol ('false' when none).
 function traceTls(c, side, opts = {}) {
@@ -25,9 +33,9 @@ function traceTls(c, side, opts = {}) {
   c.on('session', () => log(side, 'session', c.isSessionReused()));
   c.on('data', (d) => log(side, 'data', esc(d)));
   c.on('end', () => log(side, 'end'));
-  c.on('error', (e) => log(side, 'error', e.code, esc(e.message)));
+  c.on('error', (e) => log(side, 'error', e.code, tlsMsg(e)));
   c.on('close', (h) => log(side, 'close', h));
   return c;
 }
 
-module.exports = { tlsFiles, traceTls };
+module.exports = { tlsFiles, traceTls, tlsMsg };
