@@ -588,7 +588,7 @@ static void test_starttls(void)
     ASSERT(st.authorized);
     ASSERT_EQ(6, (int)st.got_len);
     ASSERT_MEM_EQ("secret", st.got, 6);
-    ASSERT_STR_EQ("connect ready data secure finish session session data end close",
+    ASSERT_STR_EQ("connect ready data secureConnect secure finish session session data end close",
                   test_log_str(&st.clog));
     ASSERT_STR_EQ("data secure data end finish close", test_log_str(&st.slog));
 }

@@ -590,6 +590,8 @@ static int secure(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_sock
         return r;
     if ((s->flags & CNET__S_TLS) || s->onread)
         return CNET_ERR_INVALID_ARG_VALUE;
+    if (role == ROLE_SOCKET && !o.is_server)
+        role = ROLE_CONNECT; /* a client is tls.connect({socket}): 'secureConnect' too */
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
     if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))
