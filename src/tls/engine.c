@@ -329,7 +329,10 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     /* Client: the server always sends a certificate; it is judged after the handshake. */
     SSL_set_verify(e->ssl, SSL_VERIFY_NONE, accept_any);
     SSL_set_connect_state(e->ssl);
-    const char *name = o->servername ? o->servername : o->host ? o->host : "localhost";
+    /* node: servername || host || "localhost" ("" sends no SNI and checks the host) */
+    const char *name = o->servername && *o->servername ? o->servername
+                       : o->host                       ? o->host
+                                                       : "localhost";
     if (!(e->host = cnet__strdup(name)))
         return CNET_ENOMEM;
     if (o->servername && *o->servername && !cnet_is_ip(o->servername)) {
