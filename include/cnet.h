@@ -1747,11 +1747,14 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  *     node's code and message (CNET_DEPTH_ZERO_SELF_SIGNED_CERT,
  *     CNET_ERR_TLS_CERT_ALTNAME_INVALID, CNET_ERR_SSL_..., see section 10),
  *     then 'close'.
- *   - Events (all on later loop turns): 'secure' once the handshake is done
- *     and accepted, then 'secureConnect' for cnet_tls_connect() sockets;
- *     'session' (data: getSession()'s bytes, resumable) for each session a
- *     client receives; 'keylog' (data: one NSS key log line, with its
- *     newline) when listened to.
+ *   - Events (all on later loop turns): once the handshake is done and
+ *     accepted, a client's 'secureConnect' (cnet_tls_connect(), or
+ *     cnet_socket_set_secure() on a client, node's tls.connect({socket}))
+ *     then 'secure'; 'session' (data: getSession()'s bytes, resumable) for
+ *     each session a client receives (TLS 1.3: each ticket, after 'secure';
+ *     TLS 1.2: between 'secureConnect' and 'secure', as node; a resumed
+ *     session gets no new one); 'keylog' (data: one NSS key log line, with
+ *     its newline) when listened to.
  *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
  * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms.
  * Not yet: SNI and ALPN callbacks on a server, setSecureContext,
@@ -1787,7 +1790,7 @@ typedef struct cnet_tls_socket_opts {
     bool is_server; /* cnet_socket_set_secure(): our side is the server */
     /* Client: the SNI name, also the name checked by checkServerIdentity. NULL:
      * the host being connected to (never sent when it is an IP address, still
-     * checked against IP SANs), else "localhost". */
+     * checked against IP SANs), else "localhost". "": no SNI, the host checked. */
     const char *servername;
     const char *const *alpn_protocols; /* NULL-terminated; replaces the context's list */
     const void *session;               /* client: getSession()'s bytes, to resume */
@@ -1808,7 +1811,10 @@ typedef struct cnet_tls_socket_opts {
  * protocol: call it from the 'data' listener that saw the go-ahead, or
  * after). A connected socket starts its handshake now (a client's
  * ClientHello is queued), a connecting one once connected. Plain writes
- * queued before this call are sent before the handshake. 'secure' follows.
+ * queued before this call are sent before the handshake. 'secure' follows;
+ * on a client (not is_server) this is tls.connect({socket}): verified as
+ * cnet_tls_connect() is, with 'secureConnect' before 'secure' (node's bare
+ * new TLSSocket client would verify nothing).
  * @return 0, CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ERR_INVALID_ARG_VALUE
  *   (options, onread, already TLS), CNET_ERR_SOCKET_CLOSED (not connected or
  *   connecting), CNET_ERR_STREAM_WRITE_AFTER_END, CNET_ENOMEM,
