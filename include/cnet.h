@@ -1768,10 +1768,10 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  * nor for a resumed session, as node), before 'secure', with the name that
  * would be checked (servername, else the host, else "localhost") and the
  * peer's certificate with its issuer chain (getPeerCertificate(true)),
- * both borrowed for the call. Return 0 to accept, or a negative code to
- * reject (node's returned Error), optionally writing node's err.message to
- * @p message (@p message_size bytes, NUL-terminated; left empty, the
- * message is cnet_strerror(code)); a value > 0 rejects as
+ * both borrowed for the call (never NULL). Return 0 to accept, or a
+ * negative code to reject (node's returned Error), optionally writing
+ * node's err.message to @p message (@p message_size bytes, NUL-terminated;
+ * left empty, the message is cnet_strerror(code)); a value > 0 rejects as
  * CNET_CERT_REJECTED. A rejection is then what a failed verification is:
  * with rejectUnauthorized, 'secure', 'error' with that code and message,
  * 'close'; without, 'secureConnect' with authorized false and

@@ -446,7 +446,7 @@ static int check_host(cnet__tls_engine_t *e, cnet__tls_error_t *why)
     int rc = cnet__tls_cert_from_ssl(e->ssl, e->identity != NULL, &cert);
     if (rc)
         return rc;
-    if (e->identity) { /* the user's checkServerIdentity, given getPeerCertificate(true) */
+    if (e->identity && cert) { /* the user's checkServerIdentity, given getPeerCertificate(true) */
         char msg[256] = "";
         rc = e->identity(e->hook_arg, e, e->host, cert, msg, sizeof msg);
         msg[sizeof msg - 1] = '\0';
