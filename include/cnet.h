@@ -2236,16 +2236,42 @@ CNET_EXTERN bool cnet_abort_signal_is_aborted(const cnet_abort_signal_t *sig);
  *     node's code and message (CNET_DEPTH_ZERO_SELF_SIGNED_CERT,
  *     CNET_ERR_TLS_CERT_ALTNAME_INVALID, CNET_ERR_SSL_..., see section 10),
  *     then 'close'.
- *   - Events (all on later loop turns): 'secure' once the handshake is done
- *     and accepted, then 'secureConnect' for cnet_tls_connect() sockets;
- *     'session' (data: getSession()'s bytes, resumable) for each session a
- *     client receives; 'keylog' (data: one NSS key log line, with its
- *     newline) when listened to.
+ *   - Events (all on later loop turns): once the handshake is done and
+ *     accepted, a client's 'secureConnect' (cnet_tls_connect(), or
+ *     cnet_socket_set_secure() on a client, node's tls.connect({socket}))
+ *     then 'secure'; 'session' (data: getSession()'s bytes, resumable) for
+ *     each session a client receives (TLS 1.3: each ticket, after 'secure';
+ *     TLS 1.2: between 'secureConnect' and 'secure', as node; a resumed
+ *     session gets no new one); 'keylog' (data: one NSS key log line, with
+ *     its newline) when listened to.
  *   - The onread option is not supported over TLS (CNET_ERR_INVALID_ARG_VALUE).
  * A TLS server's handshake timeout is cnet_server_opts_t.handshake_timeout_ms;
  * its SNI and ALPN callbacks and setSecureContext are below the socket calls.
- * Not yet: a checkServerIdentity hook, renegotiation (refused).
+ * Renegotiation is refused.
  * ------------------------------------------------------------------------ */
+
+/**
+ * tls.connect()'s checkServerIdentity(hostname, cert) option: replaces
+ * cnet_tls_check_server_identity() for one client socket. Called once the
+ * handshake is done and the chain verified (never when the chain failed,
+ * nor for a resumed session, as node), before 'secure', with the name that
+ * would be checked (servername, else the host, else "localhost") and the
+ * peer's certificate with its issuer chain (getPeerCertificate(true)),
+ * both borrowed for the call (never NULL). Return 0 to accept, or a
+ * negative code to reject (node's returned Error), optionally writing
+ * node's err.message to @p message (@p message_size bytes, NUL-terminated;
+ * left empty, the message is cnet_strerror(code)); a value > 0 rejects as
+ * CNET_CERT_REJECTED. A rejection is then what a failed verification is:
+ * with rejectUnauthorized, 'secure', 'error' with that code and message,
+ * 'close'; without, 'secureConnect' with authorized false and
+ * cnet_socket_tls_authorization_error() giving the code and message.
+ * The socket may be destroyed from inside (it then emits neither). To keep
+ * node's check and add one of your own, call cnet_tls_check_server_identity()
+ * first; its message is cnet_strerror(code) + ": " + its reason.
+ */
+typedef int (*cnet_tls_check_server_identity_cb)(cnet_socket_t *s, const char *hostname,
+                                                 const cnet_tls_cert_t *cert, char *message,
+                                                 size_t message_size, void *arg);
 
 /** Per-connection TLS options. Start from CNET_TLS_SOCKET_OPTS_INIT. */
 typedef struct cnet_tls_socket_opts {
@@ -2253,13 +2279,16 @@ typedef struct cnet_tls_socket_opts {
     bool is_server; /* cnet_socket_set_secure(): our side is the server */
     /* Client: the SNI name, also the name checked by checkServerIdentity. NULL:
      * the host being connected to (never sent when it is an IP address, still
-     * checked against IP SANs), else "localhost". */
+     * checked against IP SANs), else "localhost". "": no SNI, the host checked. */
     const char *servername;
     const char *const *alpn_protocols; /* NULL-terminated; replaces the context's list */
     const void *session;               /* client: getSession()'s bytes, to resume */
     size_t session_len;
     int reject_unauthorized; /* 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
     int request_cert;        /* server: 0: the context's; CNET_TLS_ON / CNET_TLS_OFF */
+    /* Client: checkServerIdentity (see above); NULL: cnet_tls_check_server_identity(). */
+    cnet_tls_check_server_identity_cb check_server_identity;
+    void *check_server_identity_arg;
 } cnet_tls_socket_opts_t;
 #define CNET_TLS_SOCKET_OPTS_INIT CNET__OPTS_INIT(cnet_tls_socket_opts_t)
 
@@ -2271,7 +2300,10 @@ typedef struct cnet_tls_socket_opts {
  * protocol: call it from the 'data' listener that saw the go-ahead, or
  * after). A connected socket starts its handshake now (a client's
  * ClientHello is queued), a connecting one once connected. Plain writes
- * queued before this call are sent before the handshake. 'secure' follows.
+ * queued before this call are sent before the handshake. 'secure' follows;
+ * on a client (not is_server) this is tls.connect({socket}): verified as
+ * cnet_tls_connect() is, with 'secureConnect' before 'secure' (node's bare
+ * new TLSSocket client would verify nothing).
  * @return 0, CNET_ERR_INVALID_ARG_TYPE (NULL), CNET_ERR_INVALID_ARG_VALUE
  *   (options, onread, already TLS), CNET_ERR_SOCKET_CLOSED (not connected or
  *   connecting), CNET_ERR_STREAM_WRITE_AFTER_END, CNET_ENOMEM,

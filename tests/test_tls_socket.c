@@ -359,6 +359,102 @@ static void test_session_reuse(void)
     ASSERT(sc.authorized);
 }
 
+/* ---- the checkServerIdentity hook ------------------------------------------- */
+
+typedef struct csi {
+    int calls;
+    int ret;      /* what the hook returns */
+    bool destroy; /* destroy the socket from inside */
+    bool chain;   /* the certificate came with its issuer (detailed) */
+    char host[64], cn[64];
+} csi_t;
+
+static csi_t csi;
+
+static int csi_hook(cnet_socket_t *s, const char *host, const cnet_tls_cert_t *cert, char *message,
+                    size_t size, void *arg)
+{
+    CNET__UNUSED(message), CNET__UNUSED(size);
+    ASSERT(arg == &csi);
+    ASSERT(cnet_socket_is_tls(s));
+    csi.calls++;
+    snprintf(csi.host, sizeof csi.host, "%s", host);
+    snprintf(csi.cn, sizeof csi.cn, "%s", cnet_tls_name_get(&cert->subject, "CN"));
+    csi.chain = cert->issuer_certificate != NULL &&
+                !strcmp("cnet Test Intermediate",
+                        cnet_tls_name_get(&cert->issuer_certificate->subject, "CN"));
+    if (csi.destroy) {
+        cnet_socket_destroy(s);
+        cnet_socket_destroy(s); /* twice: still safe */
+    }
+    return csi.ret;
+}
+
+static void test_check_server_identity(void)
+{
+    cnet_tls_context_t *wrong = tls_ctx(pki.leaf_key, pki.wronghost_chain, NULL, NULL);
+    scen_t sc;
+
+    test_set_phase("checkServerIdentity accepts a wrong host");
+    memset(&csi, 0, sizeof csi);
+    scen_init(&sc, wrong, client_ctx);
+    sc.topts.check_server_identity = csi_hook;
+    sc.topts.check_server_identity_arg = &csi;
+    scen_run(&sc);
+    ASSERT_EQ(1, csi.calls);
+    ASSERT_STR_EQ("127.0.0.1", csi.host); /* no servername: the host */
+    ASSERT(csi.chain);                    /* getPeerCertificate(true) */
+    ASSERT(sc.authorized);
+    ASSERT_EQ(5, (int)sc.echo_len);
+
+    test_set_phase("checkServerIdentity: a positive value rejects");
+    memset(&csi, 0, sizeof csi);
+    csi.ret = 1;
+    scen_init(&sc, server_ctx, client_ctx);
+    sc.topts.check_server_identity = csi_hook;
+    sc.topts.check_server_identity_arg = &csi;
+    sc.topts.servername = "localhost";
+    scen_run(&sc);
+    ASSERT_EQ(1, csi.calls);
+    ASSERT_STR_EQ("localhost", csi.host);
+    ASSERT_STR_EQ("localhost", csi.cn);
+    ASSERT_STR_EQ("connect ready secure error close", test_log_str(&sc.clog));
+    ASSERT_ERR(CNET_CERT_REJECTED, sc.client_err);
+    ASSERT_STR_EQ("certificate rejected", sc.client_msg); /* no message: the code's text */
+
+    test_set_phase("checkServerIdentity destroys the socket");
+    memset(&csi, 0, sizeof csi);
+    csi.destroy = true;
+    scen_init(&sc, server_ctx, client_ctx);
+    sc.topts.check_server_identity = csi_hook;
+    sc.topts.check_server_identity_arg = &csi;
+    scen_run(&sc);
+    ASSERT_EQ(1, csi.calls);
+    ASSERT_STR_EQ("connect ready close", test_log_str(&sc.clog)); /* no secure, no error */
+    ASSERT_EQ(0, sc.client_errors);
+
+    test_set_phase("checkServerIdentity destroys and rejects");
+    memset(&csi, 0, sizeof csi);
+    csi.destroy = true;
+    csi.ret = CNET_CERT_REJECTED;
+    scen_init(&sc, server_ctx, client_ctx);
+    sc.topts.check_server_identity = csi_hook;
+    sc.topts.check_server_identity_arg = &csi;
+    scen_run(&sc);
+    ASSERT_STR_EQ("connect ready close", test_log_str(&sc.clog));
+
+    test_set_phase("checkServerIdentity: not called for a resumed session");
+    memset(&csi, 0, sizeof csi);
+    scen_init(&sc, server_ctx, client_ctx);
+    sc.topts.check_server_identity = csi_hook;
+    sc.topts.check_server_identity_arg = &csi;
+    sc.connects_left = 2;
+    scen_run(&sc);
+    ASSERT(sc.reused);
+    ASSERT_EQ(1, csi.calls); /* the first connection only, as node */
+    cnet_tls_context_release(wrong);
+}
+
 /* ---- destroy inside every event ------------------------------------------- */
 
 static void test_destroy_in_events(void)
@@ -492,7 +588,7 @@ static void test_starttls(void)
     ASSERT(st.authorized);
     ASSERT_EQ(6, (int)st.got_len);
     ASSERT_MEM_EQ("secret", st.got, 6);
-    ASSERT_STR_EQ("connect ready data secure finish session session data end close",
+    ASSERT_STR_EQ("connect ready data secureConnect secure finish session session data end close",
                   test_log_str(&st.clog));
     ASSERT_STR_EQ("data secure data end finish close", test_log_str(&st.slog));
 }
@@ -891,6 +987,7 @@ int main(void)
     test_client_cert();
     test_sni_alpn();
     test_session_reuse();
+    test_check_server_identity();
     test_half_close();
     test_destroy_in_events();
     test_starttls();

@@ -490,6 +490,21 @@ static void context_free(cnet_tls_context_t *ctx)
     ERR_clear_error();
 }
 
+/*
+ * Server: a ticket that decrypted is used as it is. OpenSSL's own keys renew
+ * every TLS 1.3 ticket (a resumed connection gets a new one); node's
+ * TicketCompatibilityCallback never renews, so neither do we. Tickets that
+ * did not decrypt keep OpenSSL's handling (a full handshake, new tickets).
+ */
+static SSL_TICKET_RETURN ticket_no_renew(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+                                         size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+    (void)ssl, (void)sess, (void)keyname, (void)keyname_len, (void)arg;
+    if (status == SSL_TICKET_SUCCESS || status == SSL_TICKET_SUCCESS_RENEW)
+        return SSL_TICKET_RETURN_USE;
+    return SSL_TICKET_RETURN_IGNORE_RENEW;
+}
+
 static int configure(cnet_tls_context_t *ctx, const cnet_tls_context_opts_t *o, char *errmsg,
                      size_t errmsg_size)
 {
@@ -513,6 +528,8 @@ static int configure(cnet_tls_context_t *ctx, const cnet_tls_context_opts_t *o, 
         SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
         SSL_CTX_set_num_tickets(c, 0);
     }
+    /* A resumed session gets no new ticket, as with node's ticket key callback. */
+    SSL_CTX_set_session_ticket_cb(c, NULL, ticket_no_renew, NULL);
     SSL_CTX_clear_mode(c, SSL_MODE_NO_AUTO_CHAIN);
     SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_SERVER |

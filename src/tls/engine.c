@@ -65,6 +65,7 @@ struct cnet__tls_engine {
     cnet__tls_sni_fn sni;
     cnet__tls_alpn_fn alpn_cb;
     cnet__tls_keylog_fn keylog;
+    cnet__tls_identity_fn identity;
     void *hook_arg;
     int verify_error; /* authorizationError's code, or 0 */
     unsigned events;
@@ -481,7 +482,10 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     /* Client: the server always sends a certificate; it is judged after the handshake. */
     SSL_set_verify(e->ssl, SSL_VERIFY_NONE, accept_any);
     SSL_set_connect_state(e->ssl);
-    const char *name = o->servername ? o->servername : o->host ? o->host : "localhost";
+    /* node: servername || host || "localhost" ("" sends no SNI and checks the host) */
+    const char *name = o->servername && *o->servername ? o->servername
+                       : o->host                       ? o->host
+                                                       : "localhost";
     if (!(e->host = cnet__strdup(name)))
         return CNET_ENOMEM;
     if (o->servername && *o->servername && !cnet_is_ip(o->servername)) {
@@ -535,6 +539,7 @@ int cnet__tls_engine_new(cnet_tls_context_t *ctx, const cnet__tls_engine_opts_t 
     e->alpn_cb = o->alpn;
     if (o->keylog)
         cnet__tls_engine_set_keylog(e, o->keylog);
+    e->identity = o->identity;
     e->hook_arg = o->hook_arg;
     e->ssl = SSL_new(ctx->ssl_ctx);
     rc = e->ssl ? setup(e, o) : CNET_ENOMEM;
@@ -594,9 +599,21 @@ static int check_host(cnet__tls_engine_t *e, cnet__tls_error_t *why)
 {
     const cnet_tls_cert_t *cert = NULL;
     char *reason = NULL;
-    int rc = cnet__tls_cert_from_ssl(e->ssl, false, &cert);
+    int rc = cnet__tls_cert_from_ssl(e->ssl, e->identity != NULL, &cert);
     if (rc)
         return rc;
+    if (e->identity && cert) { /* the user's checkServerIdentity, given getPeerCertificate(true) */
+        char msg[256] = "";
+        rc = e->identity(e->hook_arg, e, e->host, cert, msg, sizeof msg);
+        msg[sizeof msg - 1] = '\0';
+        cnet_tls_cert_free(cert);
+        ERR_clear_error(); /* whatever the hook did with OpenSSL stays its own */
+        if (rc > 0)
+            rc = CNET_CERT_REJECTED;
+        if (rc && cnet__tls_error_set(why, rc, msg[0] ? msg : NULL, NULL, NULL) != 0)
+            rc = CNET_ENOMEM;
+        return rc;
+    }
     rc = cnet__tls_check_identity(e->host, cert ? &cert->subject : NULL,
                                   cert ? cert->subjectaltname : NULL, &reason);
     cnet_tls_cert_free(cert);

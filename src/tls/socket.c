@@ -57,6 +57,8 @@ typedef struct cnet__tls_sock {
     uint8_t sni_state;
     int hook_code;  /* a callback's failure: reported instead of the engine's, with no alert */
     char *hook_msg; /* its message, or NULL for the code's */
+    cnet_tls_check_server_identity_cb check_identity; /* client, or NULL */
+    void *check_identity_arg;
 } tls_sock_t;
 
 static inline tls_sock_t *TS(const cnet_socket_t *s)
@@ -263,6 +265,20 @@ static void on_handshake_timeout(uv_timer_t *t)
     cnet__socket_release(s);
 }
 
+/* 'session' for each session the engine holds. */
+static void emit_sessions(cnet_socket_t *s)
+{
+    tls_sock_t *ts = TS(s);
+    unsigned char *sess;
+    size_t len;
+
+    while (!(s->flags & CNET__S_DESTROYED) &&
+           cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
+        emit_bytes(s, CNET_EVENT_SESSION, sess, len);
+        cnet__free(sess);
+    }
+}
+
 static void on_secure(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
@@ -270,9 +286,12 @@ static void on_secure(cnet_socket_t *s)
 
     stop_handshake_timer(ts);
     ts->established = true;
-    /* node's tls.connect listens to 'secure' first: 'secureConnect' comes before the user's. */
-    if (ts->role == ROLE_CONNECT)
+    /* node's tls.connect listens to 'secure' first: 'secureConnect', then a session that came
+     * within the handshake (TLS 1.2), come before the user's 'secure'. */
+    if (ts->role == ROLE_CONNECT) {
         cnet__socket_emit_simple(s, CNET_EVENT_SECURE_CONNECT);
+        emit_sessions(s);
+    }
     if (!(s->flags & CNET__S_DESTROYED))
         cnet__socket_emit_simple(s, CNET_EVENT_SECURE);
     if (s->flags & CNET__S_DESTROYED)
@@ -300,15 +319,8 @@ static void handle_events(cnet_socket_t *s)
 
     if ((ev & CNET__TLS_EV_SECURE) && !(s->flags & CNET__S_DESTROYED))
         on_secure(s);
-    if (ev & CNET__TLS_EV_SESSION) {
-        unsigned char *sess;
-        size_t len;
-        while (!(s->flags & CNET__S_DESTROYED) &&
-               cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
-            emit_bytes(s, CNET_EVENT_SESSION, sess, len);
-            cnet__free(sess);
-        }
-    }
+    if (ev & CNET__TLS_EV_SESSION)
+        emit_sessions(s);
 }
 
 /* Plaintext out of the engine, until it wants input, the user pauses, or the end. */
@@ -328,6 +340,9 @@ static void pump(cnet_socket_t *s)
                 fail(s, ts->hook_code, ts->hook_msg);
             return;
         }
+        if (s->flags & CNET__S_DESTROYED)
+            return; /* by the checkServerIdentity hook */
+
         if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
             /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
              * (a client's) and our last flight is not sent; the peer sees the connection close. */
@@ -506,6 +521,19 @@ void cnet__tls_sock_keylog_listened(cnet_socket_t *s)
     /* else start() sees the listener */
 }
 
+/* The user's checkServerIdentity, inside the engine's read (pump checks for a destroy after). */
+static int on_check_identity(void *arg, cnet__tls_engine_t *e, const char *hostname,
+                             const cnet_tls_cert_t *cert, char *message, size_t size)
+{
+    cnet_socket_t *s = arg;
+    tls_sock_t *ts = TS(s);
+
+    CNET__UNUSED(e);
+    if (s->flags & CNET__S_DESTROYED)
+        return CNET_ERR_STREAM_DESTROYED;
+    return ts->check_identity(s, hostname, cert, message, size, ts->check_identity_arg);
+}
+
 /* Makes the engine and, for a client, queues the ClientHello. */
 static int start(cnet_socket_t *s)
 {
@@ -529,6 +557,8 @@ static int start(cnet_socket_t *s)
     eo.keylog = cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) ? on_keylog : NULL;
     eo.sni = ts->sni_cb ? on_sni : NULL;
     eo.alpn = ts->alpn_cb ? on_alpn : NULL;
+    if (!eo.is_server && ts->check_identity)
+        eo.identity = on_check_identity;
     eo.hook_arg = s;
     r = cnet__tls_engine_new(ts->ctx, &eo, &ts->engine);
     cnet__free(ts->session);
@@ -599,6 +629,8 @@ static int attach(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_sock
     ts->reject_unauthorized = o ? o->reject_unauthorized : 0;
     ts->request_cert = o ? o->request_cert : 0;
     ts->alpn = o ? o->alpn_protocols : NULL;
+    ts->check_identity = o ? o->check_server_identity : NULL;
+    ts->check_identity_arg = o ? o->check_server_identity_arg : NULL;
     if (o && o->servername && !(ts->servername = cnet__strdup(o->servername)))
         goto nomem;
     if (!ts->is_server && s->conn && s->conn->host && !(s->flags & CNET__S_PIPE) &&
@@ -719,6 +751,8 @@ static int secure(cnet_socket_t *s, cnet_tls_context_t *ctx, const cnet_tls_sock
         return r;
     if ((s->flags & CNET__S_TLS) || s->onread)
         return CNET_ERR_INVALID_ARG_VALUE;
+    if (role == ROLE_SOCKET && !o.is_server)
+        role = ROLE_CONNECT; /* a client is tls.connect({socket}): 'secureConnect' too */
     if (s->flags & CNET__S_DESTROYED)
         return CNET_ERR_STREAM_DESTROYED;
     if (!(s->flags & (CNET__S_CONNECTED | CNET__S_CONNECTING)))

@@ -154,6 +154,14 @@ typedef int (*cnet__tls_sni_fn)(void *arg, cnet__tls_engine_t *e, const char *se
  */
 typedef int (*cnet__tls_alpn_fn)(void *arg, cnet__tls_engine_t *e, const char *const *names,
                                  size_t count);
+/*
+ * Client: checkServerIdentity(hostname, cert) replacing node's default, with
+ * the detailed certificate. Return 0 to accept, or a negative code to reject,
+ * with node's err.message in @p message (left empty: cnet_strerror(code)).
+ * Runs inside cnet__tls_engine_read(), once the chain verified.
+ */
+typedef int (*cnet__tls_identity_fn)(void *arg, cnet__tls_engine_t *e, const char *hostname,
+                                     const cnet_tls_cert_t *cert, char *message, size_t size);
 /* A line of the NSS key log format, without its newline ('keylog'). */
 typedef void (*cnet__tls_keylog_fn)(void *arg, cnet__tls_engine_t *e, const char *line);
 
@@ -173,6 +181,8 @@ typedef struct cnet__tls_engine_opts {
     cnet__tls_alpn_fn alpn;     /* server, may be NULL: then the list decides */
     cnet__tls_keylog_fn keylog; /* may be NULL */
     void *hook_arg;
+    /* Client, may be NULL: then tls.checkServerIdentity. */
+    cnet__tls_identity_fn identity;
 } cnet__tls_engine_opts_t;
 
 /*
