@@ -385,6 +385,10 @@ void cnet__stream_release_held(cnet_socket_t *s);
 /* Queues @p len bytes of wire data (the caller fills *dst at once) carrying @p cb, then the
  * caller calls cnet__stream_flush. Returns 1 past the highWaterMark, 0, or CNET_ENOMEM. */
 int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst);
+/* Shrinks the request queue_wire() just queued (the tail, not flushed yet) to @p len bytes,
+ * at most its size; @p drain_before: whether 'drain' was due before it. Returns 0, or 1 at
+ * the high water mark (as queue_wire()). */
+int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before);
 void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose);
 
 /* TLS sockets (src/tls/socket.c; stubs in none.c). Called only when CNET__S_TLS is set. */

@@ -1048,10 +1048,18 @@ void cnet__stream_release_held(cnet_socket_t *s)
         for (uint32_t i = w->first; i < w->nbufs; i++)
             bufs[n++] = (cnet_buf_t){w->bufs[i].base, w->bufs[i].len};
         /* The engine copies the plaintext: our buffers are released right after. */
-        cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
+        int r = cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
         if (bufs != stack)
             cnet__free(bufs);
         wreq_dispose(w);
+        if (r < 0) {
+            /* Refused (out of memory): this write fails, as above. */
+            if (w->cb)
+                w->cb(s, r, w->arg);
+            cnet__free(w);
+            cnet__socket_destroy(s, r, "write");
+            return;
+        }
         cnet__free(w);
     }
 }
@@ -1078,5 +1086,21 @@ int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void
         s->flags |= CNET__S_NEED_DRAIN;
         return 1;
     }
+    return 0;
+}
+
+int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before)
+{
+    cnet__wreq_t *w = s->wq_tail;
+
+    s->queued_bytes -= w->len - len;
+    w->len = len;
+    w->bufs[0].len = len;
+    if (s->queued_bytes >= s->hwm) {
+        s->flags |= CNET__S_NEED_DRAIN;
+        return 1;
+    }
+    if (!drain_before)
+        s->flags &= ~CNET__S_NEED_DRAIN; /* set for the size reserved, not the size used */
     return 0;
 }

@@ -298,6 +298,17 @@ static BIO *new_mem_bio(void)
     return b;
 }
 
+/* @p code, or CNET_ENOMEM when OpenSSL's queue says it ran out of memory (then a bad
+ * argument is not the reason). Empties the queue. */
+static int unless_oom(int code)
+{
+    unsigned long err;
+    while ((err = ERR_get_error()) != 0)
+        if (ERR_GET_REASON(err) == ERR_R_MALLOC_FAILURE)
+            code = CNET_ENOMEM;
+    return code;
+}
+
 static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
 {
     int rc;
@@ -311,7 +322,8 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
         return CNET_ENOMEM;
     }
     SSL_set_bio(e->ssl, e->rbio, e->wbio);
-    SSL_set_app_data(e->ssl, e);
+    if (!SSL_set_app_data(e->ssl, e)) /* the callbacks find the engine through it */
+        return CNET_ENOMEM;
 
     if (e->is_server) {
         /* TLSWrap::SetVerifyMode: ask for a certificate only with requestCert. */
@@ -334,8 +346,13 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     if (o->servername && *o->servername && !cnet_is_ip(o->servername)) {
         if (!(e->servername = cnet__strdup(o->servername)))
             return CNET_ENOMEM;
-        if (!SSL_set_tlsext_host_name(e->ssl, e->servername))
-            return CNET_ERR_INVALID_ARG_VALUE;
+        if (!SSL_set_tlsext_host_name(e->ssl, e->servername)) {
+            /* A name over 255 bytes, else its copy failed (which OpenSSL 3.0 reports as an
+             * internal error). */
+            bool bad = ERR_GET_REASON(ERR_peek_error()) == SSL_R_SSL3_EXT_INVALID_SERVERNAME;
+            ERR_clear_error();
+            return bad ? CNET_ERR_INVALID_ARG_VALUE : CNET_ENOMEM;
+        }
     }
     if (o->alpn_protocols) {
         unsigned char *wire;
@@ -350,7 +367,7 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     if (o->session && o->session_len) {
         const unsigned char *p = o->session;
         SSL_SESSION *s = d2i_SSL_SESSION(NULL, &p, (long)o->session_len);
-        rc = s && SSL_set_session(e->ssl, s) == 1 ? 0 : CNET_ERR_INVALID_ARG_VALUE;
+        rc = s && SSL_set_session(e->ssl, s) == 1 ? 0 : unless_oom(CNET_ERR_INVALID_ARG_VALUE);
         SSL_SESSION_free(s);
         if (rc)
             return rc;
@@ -793,18 +810,25 @@ static int serialise(SSL_SESSION *s, unsigned char **out, size_t *out_len)
     if (!s)
         return 0;
     ERR_clear_error();
+    /* i2d fails only when OpenSSL runs out of memory: never "no session". */
     n = i2d_SSL_SESSION(s, NULL);
     if (n > 0) {
         unsigned char *p = cnet__malloc((size_t)n);
-        if (!p) {
-            ERR_clear_error();
-            return CNET_ENOMEM;
+        int m;
+        if (p) {
+            *out = p;
+            m = i2d_SSL_SESSION(s, &p);
+            if (m > 0 && m <= n) {
+                *out_len = (size_t)m;
+                ERR_clear_error();
+                return 0;
+            }
+            cnet__free(*out);
+            *out = NULL;
         }
-        *out = p;
-        *out_len = (size_t)i2d_SSL_SESSION(s, &p);
     }
     ERR_clear_error();
-    return 0;
+    return CNET_ENOMEM;
 }
 
 int cnet__tls_engine_get_session(const cnet__tls_engine_t *e, bool latest, unsigned char **out,

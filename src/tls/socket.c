@@ -126,6 +126,10 @@ static void fail_unverified(cnet_socket_t *s, int code)
 
 /* ---- sending -------------------------------------------------------------- */
 
+/* Room for the expansion of one record: header, type, tag or MAC and padding (TLS 1.3 and
+ * AEAD suites take 22 to 29 bytes; CBC suites up to 5 + 16 + 48 + 256). */
+#define TLS_RECORD_ROOM 384
+
 /* Queues the ciphertext the engine produced as one write carrying @p cb. */
 static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
 {
@@ -151,20 +155,48 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
                          cnet_free_fn dispose, cnet_write_cb cb, void *arg)
 {
     tls_sock_t *ts = TS(s);
-    int r = 0;
+    size_t total = 0, room, n;
+    bool drain_before = (s->flags & CNET__S_NEED_DRAIN) != 0;
+    char *dst;
+    int r;
 
     if (!ts->established || ts->t.held_head)
         return cnet__stream_hold(s, bufs, nbufs, dispose, cb, arg);
+    /*
+     * The request that carries the ciphertext (and the callback) is made first, with room
+     * for what the engine holds plus the records of this write: out of memory, the write
+     * is refused with nothing changed; once the engine took the plaintext, the callback
+     * always runs (with the error, if the socket fails).
+     */
+    for (size_t i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    room = cnet__tls_engine_pending(ts->engine) + total + (total / 16384 + 1) * TLS_RECORD_ROOM;
+    r = cnet__stream_queue_wire(s, room, cb, arg, &dst);
+    if (r < 0) {
+        cnet__stream_dispose_bufs(bufs, nbufs, dispose);
+        return r;
+    }
+    r = 0;
     for (size_t i = 0; i < nbufs && r == 0; i++)
         if (bufs[i].len)
             r = cnet__tls_engine_write(ts->engine, bufs[i].base, bufs[i].len);
     cnet__stream_dispose_bufs(bufs, nbufs, dispose);
+    n = r < 0 ? 0 : cnet__tls_engine_pull(ts->engine, dst, room);
     if (r < 0) {
-        /* Cannot happen before end() (writes are refused then): a failed engine. */
+        /* Cannot happen before end() (writes are refused then): a failed engine, or out of
+         * memory. The queued callback gets the error. */
+        cnet__stream_trim_wire(s, 0, drain_before);
         fail_engine(s, r);
         return 0;
     }
-    return send_pending(s, cb, arg);
+    r = cnet__stream_trim_wire(s, n, drain_before);
+    if (cnet__tls_engine_pending(ts->engine) == 0) {
+        cnet__stream_flush(s);
+        return r;
+    }
+    /* More than the room (not expected): a second request, which flushes both. */
+    n = (size_t)send_pending(s, NULL, NULL);
+    return (int)n < 0 ? 0 : r | (int)n; /* destroyed: the callback gets the error */
 }
 
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
@@ -267,11 +299,15 @@ static void handle_events(cnet_socket_t *s)
     if (ev & CNET__TLS_EV_SESSION) {
         unsigned char *sess;
         size_t len;
+        int r = 0;
         while (!(s->flags & CNET__S_DESTROYED) &&
-               cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
+               (r = cnet__tls_engine_take_session(ts->engine, &sess, &len)) == 0 && sess) {
             emit_bytes(s, CNET_EVENT_SESSION, sess, len);
             cnet__free(sess);
         }
+        /* Out of memory: a 'session' cannot be lost silently. */
+        if (r < 0 && !(s->flags & CNET__S_DESTROYED))
+            fail(s, r, NULL);
     }
 }
 
