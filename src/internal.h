@@ -255,6 +255,7 @@ typedef struct cnet__onread cnet__onread_t;
  */
 typedef struct cnet__transport {
     cnet__wreq_t *held_head, *held_tail;
+    bool releasing; /* cnet__stream_release_held() is writing them, in order */
 } cnet__transport_t;
 
 /*

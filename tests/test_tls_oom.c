@@ -17,7 +17,7 @@
  *
  * Scenarios:
  *   context   cnet_tls_context_new() with key, certificate chain, CA and CRL
- *   full      TLS server + cnet_tls_connect() client on loopback: a write
+ *   full      TLS server + cnet_tls_connect() client on loopback: two writes
  *             before the handshake, getPeerCertificate(detailed) and
  *             getSession() in 'secureConnect', the echo (data both ways), the
  *             'session' events, end() (close_notify) on both sides, 'close'
@@ -32,8 +32,10 @@
  */
 #include <cnet/uv.h>
 #include <execinfo.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <uv.h>
 
 #include "tls_fixtures.h"
@@ -585,8 +587,13 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
             cnet_socket_destroy(r->client);
             return;
         }
-    rc = cnet_socket_write(r->client, "hello", 5, write_done, &r->writes); /* held until 'secure' */
+    /* Two writes held until 'secure' (two once looped forever in their release). */
+    rc = cnet_socket_write(r->client, "hel", 3, write_done, &r->writes);
     r->writes.accepted += rc >= 0;
+    if (rc >= 0) {
+        rc = cnet_socket_write(r->client, "lo", 2, write_done, &r->writes);
+        r->writes.accepted += rc >= 0;
+    }
     if (rc < 0) {
         run_error(r, "client write", rc);
         cnet_socket_destroy(r->client);
@@ -665,6 +672,70 @@ static bool socket_run(int variant)
                    test_phase_, r.echo_len, r.secure, r.session, r.client_end, r.client_closed,
                    r.client_had_error, r.accepted_closed);
     return complete && r.errors == 0;
+}
+
+/* ---- regression: a retained TLS socket connecting again ------------------------------ */
+
+typedef struct revive {
+    int port, closes, errors;
+    bool tls_again;
+} revive_t;
+
+static void revive_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    revive_t *v = arg;
+    if (ev->type == CNET_EVENT_ERROR) {
+        ASSERT_ERR(CNET_ECONNREFUSED, ev->error->code);
+        v->errors++;
+        return;
+    }
+    if (++v->closes == 1) {
+        /* The new life is plain; set_secure() makes it TLS again (and frees nothing twice). */
+        ASSERT_OK(cnet_socket_connect(s, v->port, "127.0.0.1", NULL, NULL));
+        ASSERT(!cnet_socket_is_tls(s));
+        ASSERT_OK(cnet_socket_set_secure(s, client_ctx, NULL));
+        v->tls_again = cnet_socket_is_tls(s);
+    }
+}
+
+/* Found by test_chaos --tls: connecting a retained closed TLS socket again lost the TLS state
+ * of the old life (the flag was cleared, the memory kept), and set_secure() leaked it. */
+static void test_revive(void)
+{
+    cnet_connect_opts_t co = CNET_CONNECT_OPTS_INIT;
+    struct sockaddr_in sa;
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    long before = atomic_load(&live[SIDE_CNET]);
+    revive_t v = {0};
+    cnet_loop_t *loop;
+    cnet_socket_t *s;
+
+    test_set_phase("revive");
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT(fd >= 0);
+    ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof sa)); /* bound, never listening */
+    ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sa, &len));
+    v.port = ntohs(sa.sin_port);
+    ASSERT_OK(cnet_loop_new(&loop));
+    co.port = v.port;
+    co.host = "127.0.0.1";
+    ASSERT_OK(cnet_tls_connect(loop, &co, client_ctx, NULL, NULL, NULL, &s));
+    cnet_socket_retain(s);
+    ASSERT_OK(cnet_socket_on(s, CNET_EVENT_ERROR, revive_cb, &v));
+    ASSERT_OK(cnet_socket_on(s, CNET_EVENT_CLOSE, revive_cb, &v));
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_EQ(2, v.closes);
+    ASSERT_EQ(2, v.errors);
+    ASSERT(v.tls_again);
+    cnet_socket_release(s);
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_EQ(0, (int)cnet_loop_alive(loop));
+    ASSERT_OK(cnet_loop_close(loop));
+    close(fd);
+    ASSERT_EQ(before, atomic_load(&live[SIDE_CNET]));
 }
 
 /* ---- the loop ------------------------------------------------------------------ */
@@ -848,6 +919,7 @@ int main(int argc, char **argv)
         }
     }
     make_session();
+    test_revive();
 
     /* Warm-up: OpenSSL fills its global caches (providers, algorithms, error strings). */
     for (int sc = 0; sc < SC_COUNT; sc++)

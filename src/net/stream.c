@@ -1047,8 +1047,12 @@ void cnet__stream_release_held(cnet_socket_t *s)
         }
         for (uint32_t i = w->first; i < w->nbufs; i++)
             bufs[n++] = (cnet_buf_t){w->bufs[i].base, w->bufs[i].len};
-        /* The engine copies the plaintext: our buffers are released right after. */
+        /* The engine copies the plaintext: our buffers are released right after. The
+         * rest stays held meanwhile, so the transport must not hold this one again. */
+        s->tls->releasing = true;
         int r = cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
+        if (s->tls)
+            s->tls->releasing = false;
         if (bufs != stack)
             cnet__free(bufs);
         wreq_dispose(w);

@@ -810,25 +810,18 @@ static int serialise(SSL_SESSION *s, unsigned char **out, size_t *out_len)
     if (!s)
         return 0;
     ERR_clear_error();
-    /* i2d fails only when OpenSSL runs out of memory: never "no session". */
     n = i2d_SSL_SESSION(s, NULL);
     if (n > 0) {
         unsigned char *p = cnet__malloc((size_t)n);
-        int m;
-        if (p) {
-            *out = p;
-            m = i2d_SSL_SESSION(s, &p);
-            if (m > 0 && m <= n) {
-                *out_len = (size_t)m;
-                ERR_clear_error();
-                return 0;
-            }
-            cnet__free(*out);
-            *out = NULL;
+        if (!p) {
+            ERR_clear_error();
+            return CNET_ENOMEM;
         }
+        *out = p;
+        *out_len = (size_t)i2d_SSL_SESSION(s, &p);
     }
     ERR_clear_error();
-    return CNET_ENOMEM;
+    return 0;
 }
 
 int cnet__tls_engine_get_session(const cnet__tls_engine_t *e, bool latest, unsigned char **out,

@@ -135,6 +135,7 @@ static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
 {
     tls_sock_t *ts = TS(s);
     size_t n = cnet__tls_engine_pending(ts->engine);
+    bool drain_before = (s->flags & CNET__S_NEED_DRAIN) != 0;
     char *dst;
     int r;
 
@@ -145,6 +146,8 @@ static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
         cnet__socket_destroy(s, r, "write");
         return r;
     }
+    if (!cb && !drain_before) /* our own bytes (handshake, alerts): no write returned 1 */
+        s->flags &= ~CNET__S_NEED_DRAIN;
     if (n)
         cnet__tls_engine_pull(ts->engine, dst, n);
     cnet__stream_flush(s);
@@ -160,7 +163,7 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
     char *dst;
     int r;
 
-    if (!ts->established || ts->t.held_head)
+    if (!ts->established || (ts->t.held_head && !ts->t.releasing))
         return cnet__stream_hold(s, bufs, nbufs, dispose, cb, arg);
     /*
      * The request that carries the ciphertext (and the callback) is made first, with room
@@ -190,6 +193,8 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
         return 0;
     }
     r = cnet__stream_trim_wire(s, n, drain_before);
+    if (ts->t.releasing && !drain_before)
+        s->flags &= ~CNET__S_NEED_DRAIN; /* its write returned 0 when it was held */
     if (cnet__tls_engine_pending(ts->engine) == 0) {
         cnet__stream_flush(s);
         return r;
@@ -321,6 +326,8 @@ static void pump(cnet_socket_t *s)
         size_t n = 0;
         int r = cnet__tls_engine_read(ts->engine, buf, CNET__READ_BUF_SIZE, &n);
 
+        if (s->flags & CNET__S_DESTROYED)
+            return; /* by a 'keylog' listener, inside the read */
         if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
             /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
              * (a client's) and our last flight is not sent; the peer sees the connection close. */
@@ -424,7 +431,9 @@ static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
     char stackbuf[512], *p = n + 1 <= sizeof stackbuf ? stackbuf : cnet__malloc(n + 1);
 
     CNET__UNUSED(e);
-    if (!p || cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) == 0) {
+    /* Destroyed by a 'keylog' listener: OpenSSL may log more lines within the same call. */
+    if (!p || cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) == 0 ||
+        (s->flags & CNET__S_DESTROYED)) {
         if (p != stackbuf)
             cnet__free(p);
         return;
