@@ -4,7 +4,7 @@
 #   make test    install missing Debian packages, build, run the test suite
 #
 # More: make asan | tsan | valgrind | bench | abi | format | format-check | clean | help
-# make chaos SEEDS=N: N seeds (default 1000) of tests/test_chaos.c under ASan+UBSan.
+# make chaos SEEDS=N: N seeds (default 1000) of tests/test_chaos.c under ASan+UBSan, plain then --tls.
 # Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
 # configure), NO_DEPS=1 (skip the package check; scripts/deps.sh).
 
@@ -98,6 +98,9 @@ chaos:
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	./$(ASAN_DIR)/tests/test_chaos --seeds $(SEEDS) --first $(CHAOS_FIRST) $(CHAOS_ARGS)
+	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+	./$(ASAN_DIR)/tests/test_chaos --tls --seeds $(SEEDS) --first $(CHAOS_FIRST) $(CHAOS_ARGS)
 
 # Every compiled test under valgrind memcheck (scripts/valgrind.sh says how).
 valgrind:

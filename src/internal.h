@@ -295,6 +295,7 @@ typedef struct cnet__onread cnet__onread_t;
  */
 typedef struct cnet__transport {
     cnet__wreq_t *held_head, *held_tail;
+    bool releasing; /* cnet__stream_release_held() is writing them, in order */
 } cnet__transport_t;
 
 /*
@@ -431,6 +432,10 @@ int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void
  * negative code once the socket was destroyed for it (out of memory, a send error). */
 int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
                             void *arg);
+/* Shrinks the request queue_wire() just queued (the tail, not flushed yet) to @p len bytes,
+ * at most its size; @p drain_before: whether 'drain' was due before it. Returns 0, or 1 at
+ * the high water mark (as queue_wire()). */
+int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before);
 void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose);
 
 /* TLS sockets (src/tls/socket.c; stubs in none.c). Called only when CNET__S_TLS is set. */

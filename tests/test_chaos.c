@@ -46,7 +46,7 @@
  * delivers the same events (loopback makes that the usual case). A failure
  * prints the seed, the invariant, the last operations and a one-line repro:
  *
- *   test_chaos [--seeds N] [--first S] [--ops M] [--verbose]
+ *   test_chaos [--seeds N] [--first S] [--ops M] [--verbose] [--tls]
  *              [--skip-known[=LIST] | --no-skip-known] [--keep-going]
  *
  *   --seeds N       seeds to run (default 50; 5 when
@@ -54,6 +54,17 @@
  *   --first S       first seed (default 1); seeds S .. S+N-1 run
  *   --ops M         operations per seed (default 300)
  *   --verbose       print every operation and event
+ *   --tls           TLS too (built with the TLS layer): TLS servers (some with a
+ *                   short handshake timeout), cnet_tls_connect() clients (to TLS
+ *                   and plain servers, some not verifying), set_secure() on
+ *                   any socket as either side, the TLS accessors; the ops above
+ *                   then also run inside 'secure', 'secureConnect', 'session',
+ *                   'keylog', 'secureConnection' and 'tlsClientError', checked:
+ *                   'secure' at most once per life and only on a TLS socket,
+ *                   'secureConnect' only for cnet_tls_connect() after 'connect',
+ *                   'secureConnection' after the socket's 'secure',
+ *                   'tlsClientError' with a code for a destroyed socket of the
+ *                   server, 'connection' of a TLS server is TLS
  *   --skip-known    avoid the operation patterns of known library defects
  *                   (LIST: comma-separated names, default all of them; the
  *                   default run skips CHAOS_SKIP_KNOWN_DEFAULT below):
@@ -97,6 +108,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <uv.h>
+
+#if CHAOS_TLS /* built with the TLS layer: certificates made in memory (tls_fixtures.h) */
+#include "tls_fixtures.h"
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -201,6 +216,8 @@ static struct {
     const char *argv0;
     char dir[64]; /* temporary directory for Unix sockets */
     int closed_port;
+    bool tls; /* --tls: TLS servers and clients among the plain ones */
+    cnet_tls_context_t *server_ctx, *client_ctx, *lax_client_ctx;
 } cfg;
 
 typedef enum { EXP_NEVER, EXP_ONCE, EXP_AT_MOST_ONCE, EXP_ANY } expect_t;
@@ -247,6 +264,7 @@ struct sockrec {
     bool half_open;
     bool unix_sock; /* a Unix domain socket in this life */
     bool ever_framing, ever_timeout, ever_pipe_dst, ever_piped;
+    bool tls, tls_connect; /* made TLS (set_secure, a TLS server); by cnet_tls_connect */
     int my_retains;
     bool open;     /* the current life has not emitted 'close' */
     bool in_close; /* inside our 'close' listener: still valid */
@@ -257,6 +275,7 @@ struct sockrec {
     bool by_name;    /* ... with a host name (lookup) */
     bool ended_by_us;
     int n_connect, n_ready, n_end, n_finish, n_error, n_close;
+    int n_secure, n_secure_connect;
     bool drain_due;
     int last_ev;
     int told_destroyed; /* events after destroy reported (once per life) */
@@ -272,6 +291,7 @@ struct srvrec {
     cnet_server_t *srv;
     rng_t rng;
     bool allow_half_open;
+    bool tls;       /* a TLS server (tls.createServer) */
     bool ever_path; /* has listened on a Unix path */
     int my_retains;
     bool destroyed;
@@ -618,6 +638,7 @@ static void sock_new_life(sockrec_t *r)
     r->open = true;
     r->connecting = r->by_name = r->ended_by_us = false;
     r->n_connect = r->n_ready = r->n_end = r->n_finish = r->n_error = r->n_close = 0;
+    r->n_secure = r->n_secure_connect = 0;
     r->drain_due = false;
     r->last_ev = -1;
     r->told_destroyed = 0;
@@ -1096,9 +1117,34 @@ static void sock_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
         r->open = false;
         r->in_close = true;
         break;
+    case CNET_EVENT_SECURE:
+        if (!r->tls)
+            violation("events", "sock#%u 'secure' on a socket never made TLS", r->id);
+        if (r->n_secure++)
+            violation("events", "sock#%u second 'secure' in one life", r->id);
+        break;
+    case CNET_EVENT_SECURE_CONNECT:
+        if (!r->tls_connect)
+            violation("events", "sock#%u 'secureConnect' without cnet_tls_connect()", r->id);
+        if (r->n_secure_connect++)
+            violation("events", "sock#%u second 'secureConnect' in one life", r->id);
+        if (!r->n_connect)
+            violation("events", "sock#%u 'secureConnect' before 'connect'", r->id);
+        break;
+    case CNET_EVENT_SESSION:
+    case CNET_EVENT_KEYLOG:
+        if (!r->tls)
+            violation("events", "sock#%u '%s' on a socket never made TLS", r->id, item);
+        if (ev->data.len == 0 || !ev->data.base)
+            violation("events", "sock#%u empty '%s'", r->id, item);
+        else
+            touch_bytes(ev->data.base, ev->data.len);
+        break;
     case CNET_EVENT_LISTENING:
     case CNET_EVENT_CONNECTION:
     case CNET_EVENT_DROP:
+    case CNET_EVENT_SECURE_CONNECTION:
+    case CNET_EVENT_TLS_CLIENT_ERROR:
         violation("events", "sock#%u got server event '%s'", r->id, item);
         break;
     default:
@@ -1185,6 +1231,10 @@ static void srv_ev(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
         }
         sr->half_open = r->allow_half_open;
         sr->unix_sock = r->path[0] != '\0';
+        sr->tls = r->tls;
+        if (API(cnet_socket_is_tls(sr->s)) != r->tls)
+            violation("events", "srv#%u 'connection' of a %s server: is_tls() is %d", r->id,
+                      r->tls ? "TLS" : "plain", !r->tls);
         trace("   accepted as sock#%u", sr->id);
         if (C.draining || live_socks() > MAX_LIVE_SOCKS + 4) {
             VAPI(cnet_socket_destroy(sr->s));
@@ -1194,6 +1244,27 @@ static void srv_ev(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
         break;
     case CNET_EVENT_DROP:
         break;
+    case CNET_EVENT_SECURE_CONNECTION:
+    case CNET_EVENT_TLS_CLIENT_ERROR: {
+        sockrec_t *c = NULL;
+        if (!r->tls)
+            violation("events", "srv#%u '%s' from a plain server", r->id, item);
+        for (unsigned i = 0; ev->connection && i < C.nsocks; i++)
+            if (C.socks[i]->s == ev->connection && C.socks[i]->server == r && !C.socks[i]->freed)
+                c = C.socks[i];
+        if (!c && ev->connection && C.nsocks < MAX_SOCKS)
+            violation("events", "srv#%u '%s' for a socket it did not accept", r->id, item);
+        if (ev->type == CNET_EVENT_TLS_CLIENT_ERROR) {
+            check_error_ev("srv", r->id, ev);
+            if (c && c->open && !API(cnet_socket_is_destroyed(c->s)))
+                violation("events", "srv#%u 'tlsClientError' for sock#%u, not destroyed", r->id,
+                          c->id);
+        } else if (c && c->n_secure != 1 && !API(cnet_socket_is_destroyed(c->s))) {
+            violation("events", "srv#%u 'secureConnection' for sock#%u before its 'secure'", r->id,
+                      c->id);
+        }
+        break;
+    }
     case CNET_EVENT_ERROR:
         check_error_ev("srv", r->id, ev);
         break;
@@ -1373,6 +1444,12 @@ static void op_new_server(rng_t *g, sockrec_t *cs, srvrec_t *cv)
     o.keep_alive_initial_delay_ms = rng_below(g, 3000);
     o.max_connections = rng_chance(g, 15) ? (int)rng_below(g, 3) : 0;
     o.high_water_mark = rng_chance(g, 30) ? (size_t)1 << rng_below(g, 14) : 0;
+    if (cfg.tls && rng_chance(g, 60)) {
+        o.tls = cfg.server_ctx; /* tls.createServer */
+        with_opts = true;
+        if (rng_chance(g, 15))
+            o.handshake_timeout_ms = 1 + rng_below(g, 40); /* ERR_TLS_HANDSHAKE_TIMEOUT */
+    }
     if (rng_chance(g, 20)) {
         t = tok_new("createServer listener", NULL, NULL, CNET_EVENT_CONNECTION);
         VAPI(srv = cnet_create_server(with_opts ? &o : NULL, xl_srv, t));
@@ -1380,7 +1457,7 @@ static void op_new_server(rng_t *g, sockrec_t *cs, srvrec_t *cv)
     } else {
         ret = API(cnet_server_new(rng_chance(g, 50) ? C.loop : NULL, with_opts ? &o : NULL, &srv));
     }
-    trace("#%u new server -> %lld", C.ops_done, ret);
+    trace("#%u new %sserver -> %lld", C.ops_done, with_opts && o.tls ? "TLS " : "", ret);
     if (ret != 0 || !srv) {
         violation("return-codes", "creating a server failed: %lld", ret);
         tok_settle(t, -1, EXP_ANY);
@@ -1390,6 +1467,7 @@ static void op_new_server(rng_t *g, sockrec_t *cs, srvrec_t *cv)
         violation("return-codes", "cnet_server_loop() is not the default loop");
     r = srv_record(srv, with_opts && o.allow_half_open);
     ASSERT(r != NULL);
+    r->tls = with_opts && o.tls;
     if (t) {
         t->srv = r;
         tok_settle(t, 0, EXP_ANY);
@@ -1591,6 +1669,7 @@ typedef struct {
     const char *path;
     char pathbuf[160];
     bool by_name;
+    bool tls;   /* a TLS server */
     int expect; /* 1: unknown (0 or an event later), else the code */
 } target_t;
 
@@ -1606,6 +1685,7 @@ static void pick_target(rng_t *g, target_t *tg)
             cand[n++] = C.srvs[i];
     if (k < 75 && n) {
         srvrec_t *s = cand[rng_below(g, n)];
+        tg->tls = s->tls;
         if (s->path[0]) {
             snprintf(tg->pathbuf, sizeof tg->pathbuf, "%s", s->path);
             tg->path = tg->pathbuf;
@@ -1753,6 +1833,51 @@ static void op_new_client(rng_t *g, sockrec_t *cs, srvrec_t *cv)
               tg.path ? tg.path : tg.host, tg.port, o.local_address ? " (local)" : "", ret,
               ret ? cnet_err_name((int)ret) : "");
         connect_result(r, ret, &tg, &o, t, true, false);
+        return;
+    }
+    if (cfg.tls && (tg.tls ? rng_chance(g, 85) : rng_chance(g, 10))) {
+        /* tls.connect: a TLS server mostly, sometimes a plain one or a closed port */
+        cnet_tls_socket_opts_t to = CNET_TLS_SOCKET_OPTS_INIT;
+        token_t *st = NULL;
+        if (rng_chance(g, 20))
+            to.servername = rng_chance(g, 50) ? "localhost" : "wrong.example.org";
+        if (rng_chance(g, 20))
+            to.reject_unauthorized = CNET_TLS_OFF;
+        if (rng_chance(g, 30)) {
+            st = tok_new("secureConnect listener", NULL, NULL, CNET_EVENT_SECURE_CONNECT);
+            st->once = true;
+        }
+        ret = API(cnet_tls_connect(C.loop, &o,
+                                   rng_chance(g, 10) ? cfg.lax_client_ctx : cfg.client_ctx,
+                                   rng_chance(g, 70) ? &to : NULL, st ? xl_sock : NULL, st, &s));
+        trace("#%u tls_connect %s:%d -> %lld %s", C.ops_done, tg.path ? tg.path : tg.host, tg.port,
+              ret, ret ? cnet_err_name((int)ret) : "");
+        if (ret == 0 && t && API(cnet_socket_once(s, CNET_EVENT_CONNECT, xl_sock, t)) != 0)
+            violation("return-codes", "once('connect') on a TLS socket failed");
+        if (ret != 0) {
+            if (tg.expect == 1 && !(tg.host && !*tg.host))
+                violation("return-codes", "tls_connect to %s:%d failed: %lld %s",
+                          tg.path ? tg.path : tg.host, tg.port, ret, cnet_err_name((int)ret));
+            else if (tg.expect != 1 && ret != tg.expect)
+                violation("return-codes", "tls_connect returned %lld %s, expected %s", ret,
+                          cnet_err_name((int)ret), cnet_err_name(tg.expect));
+            if (s)
+                violation("return-codes", "a failed tls_connect returned a socket");
+            tok_settle(t, -1, EXP_NEVER);
+            tok_settle(st, -1, EXP_NEVER);
+            return;
+        }
+        r = sock_record(s, false, NULL);
+        ASSERT(r != NULL);
+        r->tls = r->tls_connect = true;
+        if (t)
+            t->sock = r;
+        if (st) {
+            st->sock = r;
+            tok_settle(st, 0, EXP_AT_MOST_ONCE);
+        }
+        trace("   as sock#%u", r->id);
+        connect_result(r, 0, &tg, &o, t, true, false);
         return;
     }
     if (how < 8 || tg.expect != 1) {
@@ -2818,6 +2943,89 @@ static void op_invalid(rng_t *g, sockrec_t *cs, srvrec_t *cv)
 
 /* ---- the operation table ----------------------------------------------------------------- */
 
+/* ---- operations: TLS (--tls) ------------------------------------------------------------- */
+
+/* The seeds' setSecure / new TLSSocket(socket): either side, on any socket. */
+static void op_set_secure(rng_t *g, sockrec_t *cs, srvrec_t *cv)
+{
+    cnet_tls_socket_opts_t o = CNET_TLS_SOCKET_OPTS_INIT;
+    sockrec_t *r = pick_sock(g, cs);
+    bool was_tls, destroyed;
+    long long ret;
+
+    (void)cv;
+    if (!r)
+        return;
+    o.is_server = rng_chance(g, 50);
+    if (rng_chance(g, 20))
+        o.reject_unauthorized = CNET_TLS_OFF;
+    was_tls = API(cnet_socket_is_tls(r->s));
+    destroyed = API(cnet_socket_is_destroyed(r->s));
+    ret = API(cnet_socket_set_secure(r->s, o.is_server ? cfg.server_ctx : cfg.client_ctx,
+                                     rng_chance(g, 80) ? &o : NULL));
+    trace("#%u sock#%u set_secure(%s) -> %lld %s", C.ops_done, r->id,
+          o.is_server ? "server" : "client", ret, ret ? cnet_err_name((int)ret) : "");
+    if (ret == 0) {
+        if (was_tls || destroyed)
+            violation("return-codes", "sock#%u set_secure accepted on a %s socket", r->id,
+                      was_tls ? "TLS" : "destroyed");
+        r->tls = true;
+        sock_hist(r, "set_secure()");
+    } else if (ret != CNET_ERR_INVALID_ARG_VALUE && ret != CNET_ERR_SOCKET_CLOSED &&
+               ret != CNET_ERR_STREAM_WRITE_AFTER_END && ret != CNET_ERR_STREAM_DESTROYED) {
+        violation("return-codes", "sock#%u set_secure returned %lld %s", r->id, ret,
+                  cnet_err_name((int)ret));
+    } else if (ret == CNET_ERR_INVALID_ARG_VALUE && !was_tls) {
+        violation("return-codes", "sock#%u set_secure: INVALID_ARG_VALUE on a plain socket", r->id);
+    }
+}
+
+/* The TLSSocket accessors, on TLS and plain sockets alike. */
+static void op_tls_misc(rng_t *g, sockrec_t *cs, srvrec_t *cv)
+{
+    sockrec_t *r = pick_sock(g, cs);
+    const cnet_tls_cert_t *cert = NULL;
+    const char *a = NULL, *b = NULL, *c = NULL;
+    unsigned char *sess = NULL;
+    size_t len = 0;
+    long long ret;
+    bool tls;
+
+    (void)cv;
+    if (!r)
+        return;
+    tls = API(cnet_socket_is_tls(r->s));
+    if (tls && !r->tls)
+        violation("return-codes", "sock#%u is_tls() on a socket never made TLS", r->id);
+    (void)API(cnet_socket_tls_authorized(r->s));
+    (void)API(cnet_socket_verify_peer(r->s));
+    ret = API(cnet_socket_tls_authorization_error(r->s, rng_chance(g, 50) ? &a : NULL));
+    if (ret > 0 || (ret == 0 && a))
+        violation("return-codes", "sock#%u authorization_error %lld with message %s", r->id, ret,
+                  a ? a : "(none)");
+    if (a)
+        touch_bytes(a, strlen(a));
+    (void)API(cnet_socket_tls_protocol(r->s));
+    ret = API(cnet_socket_tls_cipher(r->s, &a, &b, &c));
+    if (ret != 0 && ret != CNET_ERR_TLS_INVALID_STATE)
+        violation("return-codes", "sock#%u tls_cipher returned %lld", r->id, ret);
+    (void)API(cnet_socket_tls_alpn_protocol(r->s));
+    (void)API(cnet_socket_tls_servername(r->s));
+    (void)API(cnet_socket_tls_session_reused(r->s));
+    ret = API(cnet_socket_tls_get_session(r->s, &sess, &len));
+    if (ret != 0 || (!tls && sess) || (sess && !len))
+        violation("return-codes", "sock#%u get_session returned %lld (%zu bytes)", r->id, ret, len);
+    if (sess)
+        touch_bytes((const char *)sess, len);
+    VAPI(cnet_tls_free(sess));
+    ret = API(cnet_socket_tls_peer_certificate(r->s, rng_chance(g, 50), &cert));
+    if (ret != 0 || (!tls && cert))
+        violation("return-codes", "sock#%u peer_certificate returned %lld", r->id, ret);
+    if (cert && cert->subject.text)
+        touch_bytes(cert->subject.text, strlen(cert->subject.text));
+    VAPI(cnet_tls_cert_free(cert));
+}
+
 typedef void (*op_fn)(rng_t *g, sockrec_t *cs, srvrec_t *cv);
 
 static const struct {
@@ -2829,8 +3037,18 @@ static const struct {
     {op_write_enc, 3},   {op_write_frame, 3}, {op_end, 6},           {op_destroy, 5},
     {op_flow, 5},        {op_cork, 2},        {op_set_timeout, 2},   {op_set_encoding, 2},
     {op_pipe, 3},        {op_set_framing, 2}, {op_connect_again, 3}, {op_sock_listeners, 4},
-    {op_sock_misc, 5},   {op_invalid, 4},
+    {op_sock_misc, 5},   {op_invalid, 4},     {op_set_secure, 0},    {op_tls_misc, 0},
 };
+
+/* Weights of the TLS operations under --tls (0 otherwise). */
+static unsigned op_weight(size_t i)
+{
+    if (ops[i].fn == op_set_secure)
+        return cfg.tls ? 3 : 0;
+    if (ops[i].fn == op_tls_misc)
+        return cfg.tls ? 4 : 0;
+    return ops[i].weight;
+}
 
 static void start_drain(const char *why);
 
@@ -2840,12 +3058,12 @@ static void do_ops(rng_t *g, sockrec_t *cs, srvrec_t *cv, unsigned n)
 
     if (!total_weight)
         for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-            total_weight += ops[i].weight;
+            total_weight += op_weight(i);
     while (n-- > 0 && !C.draining) {
         unsigned w = rng_below(g, total_weight);
         size_t i = 0;
-        while (w >= ops[i].weight)
-            w -= ops[i++].weight;
+        while (w >= op_weight(i))
+            w -= op_weight(i++);
         int d0 = depth;
         C.ops_done++;
         stats.ops++;
@@ -3138,7 +3356,7 @@ static int parse_skip(const char *list, unsigned *out)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: test_chaos [--seeds N] [--first S] [--ops M] [--verbose]\n"
+    fprintf(stderr, "usage: test_chaos [--seeds N] [--first S] [--ops M] [--verbose] [--tls]\n"
                     "                  [--skip-known[=LIST] | --no-skip-known] [--keep-going]\n");
 }
 
@@ -3216,6 +3434,8 @@ int main(int argc, char **argv)
                 return 2;
         } else if (strcmp(a, "--no-skip-known") == 0) {
             cfg.skip = 0;
+        } else if (strcmp(a, "--tls") == 0) {
+            cfg.tls = true;
         } else {
             usage();
             return 2;
@@ -3244,6 +3464,28 @@ int main(int argc, char **argv)
     }
     make_dir();
     cfg.closed_port = bound_closed_port();
+    if (cfg.tls) {
+#if CHAOS_TLS
+        static tls_pki_t pki;
+        cnet_tls_context_opts_t o = CNET_TLS_CONTEXT_OPTS_INIT;
+        char msg[256];
+        tls_pki_make(&pki);
+        o.key = pki.leaf_key;
+        o.cert = pki.server_chain;
+        ASSERT_OK(cnet_tls_context_new(&o, &cfg.server_ctx, msg, sizeof msg));
+        o = (cnet_tls_context_opts_t)CNET_TLS_CONTEXT_OPTS_INIT;
+        o.ca = pki.ca_cert;
+        ASSERT_OK(cnet_tls_context_new(&o, &cfg.client_ctx, msg, sizeof msg));
+        o.reject_unauthorized = CNET_TLS_OFF;
+        o.ca = NULL;
+        o.min_version = o.max_version = CNET_TLSV1_2;
+        ASSERT_OK(cnet_tls_context_new(&o, &cfg.lax_client_ctx, msg, sizeof msg));
+        tls_pki_free(&pki);
+#else
+        fprintf(stderr, "SKIP: --tls: test_chaos was built without TLS\n");
+        return TEST_SKIP_CODE;
+#endif
+    }
 
     for (unsigned i = 0; i < cfg.seeds; i++) {
         uint64_t seed = cfg.first + i;
@@ -3276,11 +3518,14 @@ int main(int argc, char **argv)
     test_set_phase("done");
     alarm(0);
     remove_dir();
+    cnet_tls_context_release(cfg.server_ctx);
+    cnet_tls_context_release(cfg.client_ctx);
+    cnet_tls_context_release(cfg.lax_client_ctx);
     {
         char skips[256];
         skip_list(skips, sizeof skips);
-        fprintf(stderr, "chaos: %u seed%s from %llu, %u ops each, skip-known=%s: %s", ran,
-                ran == 1 ? "" : "s", (unsigned long long)cfg.first, cfg.ops,
+        fprintf(stderr, "chaos: %u %sseed%s from %llu, %u ops each, skip-known=%s: %s", ran,
+                cfg.tls ? "TLS " : "", ran == 1 ? "" : "s", (unsigned long long)cfg.first, cfg.ops,
                 skips[0] ? skips : "none", failed ? "FAILED" : "all passed");
         if (!cfg.keep_going)
             fprintf(stderr,

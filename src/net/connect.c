@@ -505,6 +505,10 @@ static void revive(cnet_socket_t *s)
     uint32_t keep = CNET__S_HALF_OPEN | CNET__S_NO_DELAY | CNET__S_NO_DELAY_SET |
                     CNET__S_KEEP_ALIVE | CNET__S_UNREF;
     s->flags &= keep;
+    /* A TLS life's state goes with it (the flag just went): the new life is plain, and a
+     * set_secure() on it starts afresh instead of leaking the old state. */
+    if (s->tls)
+        cnet__tls_sock_free(s);
     s->refs++; /* the "alive" reference again */
     cnet__errinfo_free(s->err);
     s->err = NULL;

@@ -1053,11 +1053,23 @@ void cnet__stream_release_held(cnet_socket_t *s)
         }
         for (uint32_t i = w->first; i < w->nbufs; i++)
             bufs[n++] = (cnet_buf_t){w->bufs[i].base, w->bufs[i].len};
-        /* The engine copies the plaintext: our buffers are released right after. */
-        cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
+        /* The engine copies the plaintext: our buffers are released right after. The
+         * rest stays held meanwhile, so the transport must not hold this one again. */
+        s->tls->releasing = true;
+        int r = cnet__tls_sock_write(s, bufs, n, CNET_BUF_STATIC, w->cb, w->arg);
+        if (s->tls)
+            s->tls->releasing = false;
         if (bufs != stack)
             cnet__free(bufs);
         wreq_dispose(w);
+        if (r < 0) {
+            /* Refused (out of memory): this write fails, as above. */
+            if (w->cb)
+                w->cb(s, r, w->arg);
+            cnet__free(w);
+            cnet__socket_destroy(s, r, "write");
+            return;
+        }
         cnet__free(w);
     }
 }
@@ -1123,4 +1135,20 @@ int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet
     }
     cnet__stream_flush(s);
     return r;
+}
+
+int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before)
+{
+    cnet__wreq_t *w = s->wq_tail;
+
+    s->queued_bytes -= w->len - len;
+    w->len = len;
+    w->bufs[0].len = len;
+    if (s->queued_bytes >= s->hwm) {
+        s->flags |= CNET__S_NEED_DRAIN;
+        return 1;
+    }
+    if (!drain_before)
+        s->flags &= ~CNET__S_NEED_DRAIN; /* set for the size reserved, not the size used */
+    return 0;
 }

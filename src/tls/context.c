@@ -578,6 +578,14 @@ out:
     return rc;
 }
 
+/* A failure that set no message (out of memory, mostly) gets the code's own text. */
+static int with_message(int rc, char *errmsg, size_t errmsg_size)
+{
+    if (rc && errmsg && errmsg_size && !errmsg[0])
+        cnet__tls_errmsg(errmsg, errmsg_size, cnet_strerror(rc));
+    return rc;
+}
+
 int cnet_tls_context_new(const cnet_tls_context_opts_t *opts, cnet_tls_context_t **out,
                          char *errmsg, size_t errmsg_size)
 {
@@ -593,20 +601,20 @@ int cnet_tls_context_new(const cnet_tls_context_opts_t *opts, cnet_tls_context_t
         return rc;
     ctx = cnet__calloc(1, sizeof *ctx);
     if (!ctx)
-        return CNET_ENOMEM;
+        return with_message(CNET_ENOMEM, errmsg, errmsg_size);
     atomic_init(&ctx->refs, 1);
     ERR_clear_error();
     ctx->ssl_ctx = SSL_CTX_new(TLS_method());
     if (!ctx->ssl_ctx) {
         rc = crypto_error(errmsg, errmsg_size);
         cnet__free(ctx);
-        return rc == CNET_ERR_OSSL_UNLISTED ? CNET_ENOMEM : rc;
+        return with_message(rc == CNET_ERR_OSSL_UNLISTED ? CNET_ENOMEM : rc, errmsg, errmsg_size);
     }
     ctx->wire_method = cnet__tls_wire_method_new();
     rc = ctx->wire_method ? configure(ctx, &o, errmsg, errmsg_size) : CNET_ENOMEM;
     if (rc) {
         context_free(ctx);
-        return rc;
+        return with_message(rc, errmsg, errmsg_size);
     }
     ERR_clear_error();
     *out = ctx;

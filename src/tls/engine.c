@@ -450,6 +450,17 @@ BIO_METHOD *cnet__tls_wire_method_new(void)
 
 /* ---- creation ------------------------------------------------------------------- */
 
+/* @p code, or CNET_ENOMEM when OpenSSL's queue says it ran out of memory (then a bad
+ * argument is not the reason). Empties the queue. */
+static int unless_oom(int code)
+{
+    unsigned long err;
+    while ((err = ERR_get_error()) != 0)
+        if (ERR_GET_REASON(err) == ERR_R_MALLOC_FAILURE)
+            code = CNET_ENOMEM;
+    return code;
+}
+
 static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
 {
     int rc;
@@ -465,7 +476,8 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     BIO_set_data(e->rbio, &e->in);
     BIO_set_data(e->wbio, &e->out);
     SSL_set_bio(e->ssl, e->rbio, e->wbio);
-    SSL_set_app_data(e->ssl, e);
+    if (!SSL_set_app_data(e->ssl, e)) /* the callbacks find the engine through it */
+        return CNET_ENOMEM;
 
     if (e->is_server) {
         /* TLSWrap::SetVerifyMode: ask for a certificate only with requestCert. */
@@ -491,8 +503,13 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     if (o->servername && *o->servername && !cnet_is_ip(o->servername)) {
         if (!(e->servername = cnet__strdup(o->servername)))
             return CNET_ENOMEM;
-        if (!SSL_set_tlsext_host_name(e->ssl, e->servername))
-            return CNET_ERR_INVALID_ARG_VALUE;
+        if (!SSL_set_tlsext_host_name(e->ssl, e->servername)) {
+            /* A name over 255 bytes, else its copy failed (which OpenSSL 3.0 reports as an
+             * internal error). */
+            bool bad = ERR_GET_REASON(ERR_peek_error()) == SSL_R_SSL3_EXT_INVALID_SERVERNAME;
+            ERR_clear_error();
+            return bad ? CNET_ERR_INVALID_ARG_VALUE : CNET_ENOMEM;
+        }
     }
     if (o->alpn_protocols) {
         unsigned char *wire;
@@ -507,7 +524,7 @@ static int setup(cnet__tls_engine_t *e, const cnet__tls_engine_opts_t *o)
     if (o->session && o->session_len) {
         const unsigned char *p = o->session;
         SSL_SESSION *s = d2i_SSL_SESSION(NULL, &p, (long)o->session_len);
-        rc = s && SSL_set_session(e->ssl, s) == 1 ? 0 : CNET_ERR_INVALID_ARG_VALUE;
+        rc = s && SSL_set_session(e->ssl, s) == 1 ? 0 : unless_oom(CNET_ERR_INVALID_ARG_VALUE);
         SSL_SESSION_free(s);
         if (rc)
             return rc;

@@ -144,23 +144,31 @@ static void fail_unverified(cnet_socket_t *s, int code)
 
 /* ---- sending -------------------------------------------------------------- */
 
+/* Room for the expansion of one record: header, type, tag or MAC and padding (TLS 1.3 and
+ * AEAD suites take 22 to 29 bytes; CBC suites up to 5 + 16 + 48 + 256). */
+#define TLS_RECORD_ROOM 384
+
 /*
- * Sends the ciphertext the engine produced as one write carrying @p cb:
- * straight from the engine's buffer when the kernel takes it (no copy, no
- * request), else the rest is copied into the queue. Negative: the socket was
- * destroyed (out of memory, or the send failed).
+ * Sends the ciphertext the engine produced (our own: handshake messages,
+ * alerts, close_notify, or what a write's reserved request could not hold)
+ * as one write carrying @p cb: straight from the engine's buffer when the
+ * kernel takes it (no copy, no request), else the rest is copied into the
+ * queue. Negative: the socket was destroyed (out of memory, or the send failed).
  */
 static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
 {
     tls_sock_t *ts = TS(s);
     const char *p;
     size_t n = cnet__tls_engine_peek(ts->engine, &p);
+    bool drain_before = (s->flags & CNET__S_NEED_DRAIN) != 0;
     int r;
 
     if (n == 0 && !cb)
         return 0;
     r = cnet__stream_write_wire(s, p, n, cb, arg);
     cnet__tls_engine_consume(ts->engine, n); /* sent, copied, or lost with the socket */
+    if (r >= 0 && !cb && !drain_before) /* our own bytes: no write returned 1 */
+        s->flags &= ~CNET__S_NEED_DRAIN;
     return r;
 }
 
@@ -168,21 +176,50 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
                          cnet_free_fn dispose, cnet_write_cb cb, void *arg)
 {
     tls_sock_t *ts = TS(s);
-    int r = 0;
+    size_t total = 0, room, n;
+    bool drain_before = (s->flags & CNET__S_NEED_DRAIN) != 0;
+    char *dst;
+    int r;
 
-    if (!ts->established || ts->t.held_head)
+    if (!ts->established || (ts->t.held_head && !ts->t.releasing))
         return cnet__stream_hold(s, bufs, nbufs, dispose, cb, arg);
+    /*
+     * The request that carries the ciphertext (and the callback) is made first, with room
+     * for what the engine holds plus the records of this write: out of memory, the write
+     * is refused with nothing changed; once the engine took the plaintext, the callback
+     * always runs (with the error, if the socket fails).
+     */
+    for (size_t i = 0; i < nbufs; i++)
+        total += bufs[i].len;
+    room = cnet__tls_engine_pending(ts->engine) + total + (total / 16384 + 1) * TLS_RECORD_ROOM;
+    r = cnet__stream_queue_wire(s, room, cb, arg, &dst);
+    if (r < 0) {
+        cnet__stream_dispose_bufs(bufs, nbufs, dispose);
+        return r;
+    }
+    r = 0;
     for (size_t i = 0; i < nbufs && r == 0; i++)
         if (bufs[i].len)
             r = cnet__tls_engine_write(ts->engine, bufs[i].base, bufs[i].len);
     cnet__stream_dispose_bufs(bufs, nbufs, dispose);
+    n = r < 0 ? 0 : cnet__tls_engine_pull(ts->engine, dst, room);
     if (r < 0) {
-        /* Cannot happen before end() (writes are refused then): a failed engine. */
+        /* Cannot happen before end() (writes are refused then): a failed engine, or out of
+         * memory. The queued callback gets the error. */
+        cnet__stream_trim_wire(s, 0, drain_before);
         fail_engine(s, r);
         return 0;
     }
-    r = send_pending(s, cb, arg);
-    return r < 0 && r != CNET_ENOMEM ? 0 : r; /* a send error arrives as 'error', as for plain */
+    r = cnet__stream_trim_wire(s, n, drain_before);
+    if (ts->t.releasing && !drain_before)
+        s->flags &= ~CNET__S_NEED_DRAIN; /* its write returned 0 when it was held */
+    if (cnet__tls_engine_pending(ts->engine) == 0) {
+        cnet__stream_flush(s);
+        return r;
+    }
+    /* More than the room (not expected): a second request, which flushes both. */
+    n = (size_t)send_pending(s, NULL, NULL);
+    return (int)n < 0 ? 0 : r | (int)n; /* destroyed: the callback gets the error */
 }
 
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
@@ -271,12 +308,16 @@ static void emit_sessions(cnet_socket_t *s)
     tls_sock_t *ts = TS(s);
     unsigned char *sess;
     size_t len;
+    int r = 0;
 
     while (!(s->flags & CNET__S_DESTROYED) &&
-           cnet__tls_engine_take_session(ts->engine, &sess, &len) == 0 && sess) {
+           (r = cnet__tls_engine_take_session(ts->engine, &sess, &len)) == 0 && sess) {
         emit_bytes(s, CNET_EVENT_SESSION, sess, len);
         cnet__free(sess);
     }
+    /* Out of memory: a 'session' cannot be lost silently. */
+    if (r < 0 && !(s->flags & CNET__S_DESTROYED))
+        fail(s, r, NULL);
 }
 
 static void on_secure(cnet_socket_t *s)
@@ -343,6 +384,8 @@ static void pump(cnet_socket_t *s)
         if (s->flags & CNET__S_DESTROYED)
             return; /* by the checkServerIdentity hook */
 
+        if (s->flags & CNET__S_DESTROYED)
+            return; /* by a 'keylog' listener, inside the read */
         if (r < 0 && r != CNET_EOF && SSL_is_init_finished(cnet__tls_engine_ssl(ts->engine))) {
             /* The peer was not verified (rejectUnauthorized): as node, 'secure' still comes
              * (a client's) and our last flight is not sent; the peer sees the connection close. */
@@ -449,7 +492,9 @@ static void on_keylog(void *arg, cnet__tls_engine_t *e, const char *line)
     char stackbuf[512], *p = n + 1 <= sizeof stackbuf ? stackbuf : cnet__malloc(n + 1);
 
     CNET__UNUSED(e);
-    if (!p || cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) == 0) {
+    /* Destroyed by a 'keylog' listener: OpenSSL may log more lines within the same call. */
+    if (!p || cnet__emitter_count(&s->em, CNET_EVENT_KEYLOG) == 0 ||
+        (s->flags & CNET__S_DESTROYED)) {
         if (p != stackbuf)
             cnet__free(p);
         return;

@@ -148,7 +148,10 @@ int cnet__tls_err_collect(int naming, int fallback, cnet__tls_error_t *out)
         cnet__tls_error_clear(out);
         node_code(naming, err, reason ? reason : "", out->name, sizeof out->name);
     }
-    if (reason) {
+    if (ERR_GET_REASON(err) == ERR_R_MALLOC_FAILURE) {
+        code =
+            CNET_ENOMEM; /* OpenSSL ran out of memory: the code says so, the message is its own */
+    } else if (reason) {
         char name[96];
         node_code(naming, err, reason, name, sizeof name);
         code = cnet__tls_err_lookup(name);
