@@ -664,8 +664,10 @@ static bool socket_run(int variant)
                    r.writes.called);
     ASSERT_OK(cnet_loop_close(r.loop));
 
-    bool complete = r.echo_len == 5 && !memcmp(r.echo, "hello", 5) && r.secure && r.session &&
-                    r.client_end && r.client_closed && !r.client_had_error && r.accepted_closed;
+    /* a resumed session gets no new ticket (as node: OpenSSL's renewal is turned off) */
+    bool complete = r.echo_len == 5 && !memcmp(r.echo, "hello", 5) && r.secure &&
+                    (r.session || variant == V_RESUME) && r.client_end && r.client_closed &&
+                    !r.client_had_error && r.accepted_closed;
     if (!complete && r.errors == 0)
         TEST_FAIL_("[%s] stopped without an error: echo %zu, secure %d, session %d, end %d, "
                    "close %d (had_error %d), server socket closed %d",

@@ -69,8 +69,8 @@ struct cnet_server_s {
     char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
     size_t pipe_name_len;    /* its length (an abstract name's NULs count) */
     uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
-    cnet__abort_listener_t abort; /* the listen options' signal, until 'close' */
-    void *share_ticket;           /* the worker group's shared socket we dup()'d, or NULL */
+    cnet__abort_listener_t abort;     /* the listen options' signal, until 'close' */
+    void *share_ticket;               /* the worker group's shared socket we dup()'d, or NULL */
     struct cnet__ipc_link *ipc_links; /* channels it sent connections over (src/ipc/) */
 };
 

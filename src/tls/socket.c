@@ -167,7 +167,7 @@ static int send_pending(cnet_socket_t *s, cnet_write_cb cb, void *arg)
         return 0;
     r = cnet__stream_write_wire(s, p, n, cb, arg);
     cnet__tls_engine_consume(ts->engine, n); /* sent, copied, or lost with the socket */
-    if (r >= 0 && !cb && !drain_before) /* our own bytes: no write returned 1 */
+    if (r >= 0 && !cb && !drain_before)      /* our own bytes: no write returned 1 */
         s->flags &= ~CNET__S_NEED_DRAIN;
     return r;
 }
