@@ -240,6 +240,64 @@ rc=$?
 wait_for "$lpid"
 [ $rc -eq 0 ] && pass "-z" || fail "-z rc=$rc"
 
+# ---- -p, -C, --append-output, --no-shutdown, -vv, -w ------------------------------------
+
+listen srcport 127.0.0.1 0
+sport=$(( (RANDOM % 2000) + 40000 ))
+printf 'p\n' | timeout "$T" "$nc" -s 127.0.0.1 -p "$sport" 127.0.0.1 "$port" 2>/dev/null
+wait_for "$lpid"
+grep -q "Connection from 127.0.0.1:$sport\." "$dir/srcport.err" && pass "-p (source port)" ||
+    echo "note: -p $sport not seen (port taken?): $(cat "$dir/srcport.err" | tail -n1)"
+
+listen crlf 127.0.0.1 0
+printf 'a\nb\n' | timeout "$T" "$nc" -C 127.0.0.1 "$port"
+wait_for "$lpid"
+[ "$(od -An -c "$dir/crlf.out" | tr -d ' \n')" = 'a\r\nb\r\n' ] && pass "-C (CRLF)" || fail "-C: $(od -An -c "$dir/crlf.out")"
+
+printf 'old\n' >"$dir/app.o"
+listen app 127.0.0.1 0
+printf 'new\n' | timeout "$T" "$nc" --append-output -o "$dir/app.o" 127.0.0.1 "$port"
+wait_for "$lpid"
+[ "$(cat "$dir/app.o")" = "$(printf 'old\nnew')" ] && pass "--append-output" || fail "--append-output: $(cat "$dir/app.o")"
+
+# --no-shutdown: our EOF does not half-close, so the --exec cat never ends; the client stays
+# until the idle timeout closes it
+listen noshut 127.0.0.1 0 --exec /bin/cat
+out=$(printf 'kept\n' | timeout "$T" "$nc" --no-shutdown -i 700ms 127.0.0.1 "$port" 2>/dev/null)
+rc=$?
+kill "$lpid" 2>/dev/null
+[ "$out" = kept ] && [ $rc -eq 1 ] && pass "--no-shutdown (the echo comes back, no FIN sent)" ||
+    fail "--no-shutdown: '$out' rc=$rc"
+
+listen vv 127.0.0.1 0 -k -v
+printf '12345\n' | timeout "$T" "$nc" --send-only 127.0.0.1 "$port"
+sleep 0.3
+kill "$lpid" 2>/dev/null
+grep -q "closed: 6 bytes received, 0 sent" "$dir/vv.err" && pass "-vv: per-connection counts" ||
+    fail "-vv: $(cat "$dir/vv.err")"
+
+# -w: a listener whose accept queue is full drops further SYNs, so the connect never completes
+if command -v python3 >/dev/null; then
+    python3 -c '
+import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = []
+for i in range(8):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(c)
+print(s.getsockname()[1], flush=True); time.sleep(30)' >"$dir/full.port" &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$dir/full.port" ] && break; sleep 0.05; done
+    timeout "$T" "$nc" -w 500ms 127.0.0.1 "$(cat "$dir/full.port")" </dev/null 2>"$dir/w.err"
+    rc=$?
+    [ $rc -eq 1 ] && grep -q "TIMEOUT" "$dir/w.err" && pass "-w: connect timeout, exit 1" ||
+        fail "-w: rc=$rc $(cat "$dir/w.err")"
+else
+    echo "SKIP: -w against a full accept queue (python3 missing)"
+fi
+
 # ---- TLS ---------------------------------------------------------------------------------
 
 if "$nc" --help | grep -q -- --ssl && [ "$(grep -c 'CNET_HAVE_TLS 1' "$build/include/cnet/version.h")" = 1 ]; then
@@ -254,6 +312,32 @@ if "$nc" --help | grep -q -- --ssl && [ "$(grep -c 'CNET_HAVE_TLS 1' "$build/inc
     kill "$lpid" 2>/dev/null
     [ $rc -eq 1 ] && grep -qi "self.signed" "$dir/tlsv.cerr" &&
         pass "--ssl-verify refuses a self-signed server" || fail "--ssl-verify: rc=$rc $(cat "$dir/tlsv.cerr")"
+
+    # --ssl-cert/--ssl-key on the server, --ssl-verify --ssl-trustfile --ssl-servername
+    # --ssl-alpn --ssl-ciphers on the client
+    if command -v openssl >/dev/null; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+            -subj /CN=cnetcat.test -addext "subjectAltName=DNS:cnetcat.test" \
+            -keyout "$dir/k.pem" -out "$dir/c.pem" >/dev/null 2>&1
+        listen tlsf 127.0.0.1 0 --ssl-cert "$dir/c.pem" --ssl-key "$dir/k.pem" --ssl-alpn h2,x
+        printf 'verified\n' | timeout "$T" "$nc" -v --ssl-verify --ssl-trustfile "$dir/c.pem" \
+            --ssl-servername cnetcat.test --ssl-alpn x --ssl-ciphers 'ECDHE+AESGCM:TLS_AES_128_GCM_SHA256' \
+            127.0.0.1 "$port" 2>"$dir/tlsf.cerr"
+        rc=$?
+        wait_for "$lpid"
+        [ $rc -eq 0 ] && [ "$(cat "$dir/tlsf.out")" = verified ] &&
+            pass "--ssl-cert/--ssl-key/--ssl-verify/--ssl-trustfile/--ssl-servername/--ssl-alpn/--ssl-ciphers" ||
+            fail "TLS file options: rc=$rc $(cat "$dir/tlsf.cerr")"
+        listen tlsn 127.0.0.1 0 --ssl-cert "$dir/c.pem" --ssl-key "$dir/k.pem"
+        printf 'x\n' | timeout "$T" "$nc" --ssl-verify --ssl-trustfile "$dir/c.pem" \
+            --ssl-servername other.test 127.0.0.1 "$port" 2>"$dir/tlsn.cerr"
+        rc=$?
+        kill "$lpid" 2>/dev/null
+        [ $rc -eq 1 ] && grep -qi "altnames\|does not match" "$dir/tlsn.cerr" &&
+            pass "--ssl-servername is the name verified" || fail "wrong servername: rc=$rc $(cat "$dir/tlsn.cerr")"
+    else
+        echo "SKIP: TLS file options (openssl CLI missing)"
+    fi
 else
     echo "SKIP: TLS (built without it)"
 fi
