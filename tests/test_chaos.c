@@ -264,7 +264,8 @@ struct sockrec {
     bool half_open;
     bool unix_sock; /* a Unix domain socket in this life */
     bool ever_framing, ever_timeout, ever_pipe_dst, ever_piped;
-    bool tls, tls_connect; /* made TLS (set_secure, a TLS server); by cnet_tls_connect */
+    bool tls, tls_connect; /* made TLS (set_secure, a TLS server); a TLS client (cnet_tls_connect,
+                            * or set_secure as the client: tls.connect({socket})) */
     int my_retains;
     bool open;     /* the current life has not emitted 'close' */
     bool in_close; /* inside our 'close' listener: still valid */
@@ -1125,10 +1126,10 @@ static void sock_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
         break;
     case CNET_EVENT_SECURE_CONNECT:
         if (!r->tls_connect)
-            violation("events", "sock#%u 'secureConnect' without cnet_tls_connect()", r->id);
+            violation("events", "sock#%u 'secureConnect' on a socket that is no TLS client", r->id);
         if (r->n_secure_connect++)
             violation("events", "sock#%u second 'secureConnect' in one life", r->id);
-        if (!r->n_connect)
+        if (!r->n_connect && !r->accepted) /* an accepted socket never has a 'connect' */
             violation("events", "sock#%u 'secureConnect' before 'connect'", r->id);
         break;
     case CNET_EVENT_SESSION:
@@ -2961,8 +2962,9 @@ static void op_set_secure(rng_t *g, sockrec_t *cs, srvrec_t *cv)
         o.reject_unauthorized = CNET_TLS_OFF;
     was_tls = API(cnet_socket_is_tls(r->s));
     destroyed = API(cnet_socket_is_destroyed(r->s));
+    bool with_opts = rng_chance(g, 80);
     ret = API(cnet_socket_set_secure(r->s, o.is_server ? cfg.server_ctx : cfg.client_ctx,
-                                     rng_chance(g, 80) ? &o : NULL));
+                                     with_opts ? &o : NULL));
     trace("#%u sock#%u set_secure(%s) -> %lld %s", C.ops_done, r->id,
           o.is_server ? "server" : "client", ret, ret ? cnet_err_name((int)ret) : "");
     if (ret == 0) {
@@ -2970,6 +2972,8 @@ static void op_set_secure(rng_t *g, sockrec_t *cs, srvrec_t *cv)
             violation("return-codes", "sock#%u set_secure accepted on a %s socket", r->id,
                       was_tls ? "TLS" : "destroyed");
         r->tls = true;
+        if (!with_opts || !o.is_server)
+            r->tls_connect = true; /* a client: 'secureConnect' as tls.connect({socket}) */
         sock_hist(r, "set_secure()");
     } else if (ret != CNET_ERR_INVALID_ARG_VALUE && ret != CNET_ERR_SOCKET_CLOSED &&
                ret != CNET_ERR_STREAM_WRITE_AFTER_END && ret != CNET_ERR_STREAM_DESTROYED) {
