@@ -180,6 +180,8 @@ struct cnet_loop_s {
 cnet__tick_t *cnet__tick(cnet_loop_t *loop, cnet__tick_fn fn, void *obj,
                          const cnet__ref_ops_t *ops);
 /* Queues a tick embedded in its object (no allocation, so it cannot fail); no-op if queued. */
+/* Unqueues @p t if it is queued (its object's reference is released); no-op otherwise. */
+void cnet__tick_cancel(cnet_loop_t *loop, cnet__tick_t *t);
 void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
                          const cnet__ref_ops_t *ops);
 cnet_loop_t *cnet__loop_or_default(cnet_loop_t *loop);

@@ -415,6 +415,30 @@ void cnet__tick_embedded(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, v
     tick_enqueue(loop, t, fn, obj, ops);
 }
 
+/* Takes a queued tick off the queue without running it (rare paths: a walk is fine). */
+void cnet__tick_cancel(cnet_loop_t *loop, cnet__tick_t *t)
+{
+    cnet__tick_t *prev = NULL, *cur = loop->tick_head;
+
+    if (!t->queued)
+        return;
+    while (cur && cur != t) {
+        prev = cur;
+        cur = cur->next;
+    }
+    if (!cur)
+        return;
+    if (prev)
+        prev->next = t->next;
+    else
+        loop->tick_head = t->next;
+    if (loop->tick_tail == t)
+        loop->tick_tail = prev;
+    t->queued = false;
+    if (t->ops)
+        t->ops->release(t->obj);
+}
+
 static void tick_enqueue(cnet_loop_t *loop, cnet__tick_t *t, cnet__tick_fn fn, void *obj,
                          const cnet__ref_ops_t *ops)
 {

@@ -651,6 +651,9 @@ void cnet__tls_sock_free(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
 
+    /* A socket revived for a new connection drops its TLS state while a pump may still be
+     * queued (the tick holds the socket, not this struct). */
+    cnet__tick_cancel(s->loop, &ts->pump_tick);
     cnet__tls_engine_free(ts->engine);
     cnet_tls_context_release(ts->ctx);
     cnet__free(ts->servername);
