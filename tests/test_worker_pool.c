@@ -23,9 +23,11 @@ typedef struct client {
 static void on_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     client_t *c = arg;
-    c->got = realloc(c->got, c->len + ev->data.len);
+    c->got = realloc(c->got, c->len + ev->data.len + 1); /* kept NUL-terminated for sscanf */
+    ASSERT(c->got != NULL);
     memcpy(c->got + c->len, ev->data.base, ev->data.len);
     c->len += ev->data.len;
+    c->got[c->len] = '\0';
 }
 
 static void on_close(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
