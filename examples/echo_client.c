@@ -26,9 +26,13 @@ static void on_end(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     printf("client disconnected\n");
 }
 
+static int exit_code;
+
+/* ECONNREFUSED, ENOTFOUND, a reset...: 'close' follows, then cnet_run() returns. */
 static void on_error(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "echo client: %s\n", ev->error->message);
+    exit_code = 1;
 }
 
 int main(int argc, char **argv)
@@ -58,5 +62,6 @@ int main(int argc, char **argv)
     cnet_socket_on(s, CNET_EVENT_DATA, on_data, NULL);
     cnet_socket_on(s, CNET_EVENT_END, on_end, NULL);
     cnet_socket_on(s, CNET_EVENT_ERROR, on_error, NULL);
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

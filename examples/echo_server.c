@@ -1,6 +1,8 @@
 /*
  * The seeds' echo server: greets with "hello\r\n", echoes every byte, and
- * says "goodbye\r\n" when the client half-closes.
+ * says "goodbye\r\n" when the client half-closes. A client that sends
+ * without reading is paused until it has read its echo ('drain'), so it
+ * cannot make the server buffer without bound.
  *
  *   echo_server [--port N] [--host H] [--path /tmp/echo.sock]
  *
@@ -13,7 +15,16 @@
 
 static void on_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
-    cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL); /* copied */
+    int rc = cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL); /* copied */
+    if (rc == 1)
+        cnet_socket_pause(s); /* the peer reads slower than it sends: wait for 'drain' */
+    else if (rc < 0)
+        cnet_socket_destroy(s); /* out of memory: drop this client, keep the others */
+}
+
+static void on_drain(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    cnet_socket_resume(s);
 }
 
 static void on_end(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
@@ -21,12 +32,20 @@ static void on_end(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     cnet_socket_end_str(s, "goodbye\r\n");
 }
 
+/* A peer that resets, say; 'close' follows and frees the socket. */
+static void on_socket_error(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    fprintf(stderr, "echo server: client: %s\n", ev->error->message);
+}
+
 static void on_connection(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     cnet_socket_t *s = ev->connection;
     cnet_socket_write_str(s, "hello\r\n");
     cnet_socket_on(s, CNET_EVENT_DATA, on_data, NULL);
+    cnet_socket_on(s, CNET_EVENT_DRAIN, on_drain, NULL);
     cnet_socket_on(s, CNET_EVENT_END, on_end, NULL);
+    cnet_socket_on(s, CNET_EVENT_ERROR, on_socket_error, NULL);
 }
 
 static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
@@ -41,10 +60,19 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     }
 }
 
+static int exit_code;
+
+/*
+ * A failed listen (EADDRINUSE, EACCES, a name that does not resolve) ends the
+ * program; an accept error (EMFILE: out of fds) does not, the server goes on.
+ */
 static void on_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "echo server: %s\n", ev->error->message);
-    exit(1);
+    if (cnet_server_is_listening(srv))
+        return;
+    exit_code = 1;
+    cnet_server_destroy(srv); /* nothing is left on the loop: cnet_run() returns */
 }
 
 int main(int argc, char **argv)
@@ -74,5 +102,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "listen: %s (%s)\n", cnet_strerror(err), cnet_err_name(err));
         return 1;
     }
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

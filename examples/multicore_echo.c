@@ -14,6 +14,7 @@
 #include <cnet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +60,20 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     fflush(stdout);
 }
 
+static atomic_bool failed;
+
+/*
+ * A worker that could not listen (EADDRINUSE...) stops them all: it wakes
+ * main()'s sigwait. An accept error (EMFILE) only is reported.
+ */
 static void on_server_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "worker %u: %s\n", (unsigned)(size_t)arg, ev->error->message);
+    if (cnet_server_is_listening(srv))
+        return;
     cnet_server_destroy(srv);
+    if (!atomic_exchange(&failed, true))
+        kill(getpid(), SIGTERM); /* blocked in every thread: only sigwait() takes it */
 }
 
 /* Runs on each worker's thread, on its loop, one worker after the other. */
@@ -131,5 +142,5 @@ int main(int argc, char **argv)
     sigwait(&stop_signals, &sig);
     cnet_workers_stop(workers); /* closes the servers, destroys the connections, joins */
     printf("stopped\n");
-    return 0;
+    return failed ? 1 : 0;
 }

@@ -66,6 +66,18 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     }
 }
 
+static int exit_code;
+
+/* A failed listen (EADDRINUSE, EACCES) ends the program; an accept error (EMFILE) does not. */
+static void on_server_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    fprintf(stderr, "tcp_proxy: %s\n", ev->error->message);
+    if (cnet_server_is_listening(srv))
+        return;
+    exit_code = 1;
+    cnet_server_destroy(srv);
+}
+
 int main(int argc, char **argv)
 {
     cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
@@ -86,10 +98,12 @@ int main(int argc, char **argv)
     srv = cnet_create_server(&so, on_connection, NULL);
     if (!srv)
         return 1;
+    cnet_server_on(srv, CNET_EVENT_ERROR, on_server_error, NULL);
     err = cnet_server_listen(srv, atoi(argv[1]), "127.0.0.1", on_listening, NULL);
     if (err < 0) {
         fprintf(stderr, "listen: %s (%s)\n", cnet_strerror(err), cnet_err_name(err));
         return 1;
     }
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

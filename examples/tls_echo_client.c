@@ -29,8 +29,12 @@ static void on_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     cnet_socket_end(s, NULL, 0, NULL, NULL);
 }
 
+static int exit_code;
+
+/* A refused connection, a certificate that does not verify...: 'close' follows. */
 static void on_error(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
+    exit_code = 1;
     fprintf(stderr, "tls echo client: %s: %s\n", cnet_err_name(ev->error->code),
             ev->error->message);
 }
@@ -75,5 +79,6 @@ int main(int argc, char **argv)
     cnet_socket_on(s, CNET_EVENT_DATA, on_data, NULL);
     cnet_socket_on(s, CNET_EVENT_ERROR, on_error, NULL);
     cnet_socket_write_str(s, "world!\r\n");
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

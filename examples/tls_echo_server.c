@@ -16,9 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Backpressure as in echo_server.c: a peer that does not read is paused. */
 static void on_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
-    cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL); /* copied */
+    int rc = cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL); /* copied */
+    if (rc == 1)
+        cnet_socket_pause(s);
+    else if (rc < 0)
+        cnet_socket_destroy(s);
+}
+
+static void on_drain(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    cnet_socket_resume(s);
+}
+
+static void on_socket_error(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
+{
+    fprintf(stderr, "tls echo server: client: %s\n", ev->error->message);
 }
 
 static void on_end(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
@@ -34,7 +49,9 @@ static void on_secure_connection(cnet_server_t *srv, const cnet_event_t *ev, voi
     fflush(stdout);
     cnet_socket_write_str(s, "hello\r\n");
     cnet_socket_on(s, CNET_EVENT_DATA, on_data, NULL);
+    cnet_socket_on(s, CNET_EVENT_DRAIN, on_drain, NULL);
     cnet_socket_on(s, CNET_EVENT_END, on_end, NULL);
+    cnet_socket_on(s, CNET_EVENT_ERROR, on_socket_error, NULL);
 }
 
 static void on_client_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
@@ -51,10 +68,16 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     }
 }
 
+static int exit_code;
+
+/* A failed listen ends the program; an accept error (EMFILE) does not. */
 static void on_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "tls echo server: %s\n", ev->error->message);
-    exit(1);
+    if (cnet_server_is_listening(srv))
+        return;
+    exit_code = 1;
+    cnet_server_destroy(srv);
 }
 
 int main(int argc, char **argv)
@@ -103,5 +126,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "tls echo server: %s\n", cnet_strerror(err));
         return 1;
     }
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

@@ -19,11 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void on_data(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
-{
-    cnet_socket_write(s, ev->data.base, ev->data.len, NULL, NULL); /* copied */
-}
-
 static void on_connection(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     cnet_socket_t *s = ev->connection;
@@ -46,7 +41,7 @@ static void on_connection(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     fflush(stdout);
     snprintf(hello, sizeof hello, "welcome pid %lld\n", (long long)cred.pid);
     cnet_socket_write_str(s, hello);
-    cnet_socket_on(s, CNET_EVENT_DATA, on_data, NULL);
+    cnet_socket_pipe(s, s, true); /* echo, pausing a peer that does not read */
 }
 
 static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
@@ -60,10 +55,16 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     }
 }
 
+static int exit_code;
+
+/* A failed listen (EADDRINUSE: the path exists) ends the program; an accept error does not. */
 static void on_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "unix_peercred_server: %s\n", ev->error->message);
-    exit(1);
+    if (cnet_server_is_listening(srv))
+        return;
+    exit_code = 1;
+    cnet_server_destroy(srv);
 }
 
 int main(int argc, char **argv)
@@ -91,5 +92,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "listen: %s\n", cnet_strerror(err));
         return 1;
     }
-    return cnet_run();
+    cnet_run();
+    return exit_code;
 }

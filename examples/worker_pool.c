@@ -102,9 +102,12 @@ static void on_listening(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 
 static void stop(void);
 
+/* A failed listen stops everything; an accept error (EMFILE) does not. */
 static void on_server_error(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
 {
     fprintf(stderr, "worker_pool: %s\n", ev->error->message);
+    if (cnet_server_is_listening(srv))
+        return;
     exit_code = 1;
     stop();
 }
