@@ -163,13 +163,15 @@ static void test_settings(void)
     cnet_tls_context_t *ctx;
     char msg[256];
 
-    test_set_phase("settings: node's defaults, renegotiation off, buffers released");
+    test_set_phase(
+        "settings: node's defaults, renegotiation and compression off, buffers released");
     ASSERT_OK(make(&o, &ctx, msg, sizeof msg));
     SSL_CTX *c = cnet_tls_context_get_ssl_ctx(ctx);
     ASSERT(c != NULL);
     ASSERT_EQ(TLS1_2_VERSION, SSL_CTX_get_min_proto_version(c));
     ASSERT_EQ(TLS1_3_VERSION, SSL_CTX_get_max_proto_version(c));
     ASSERT(SSL_CTX_get_options(c) & SSL_OP_NO_RENEGOTIATION);
+    ASSERT(SSL_CTX_get_options(c) & SSL_OP_NO_COMPRESSION);
     ASSERT(!(SSL_CTX_get_options(c) & SSL_OP_NO_TICKET));
     ASSERT(!(SSL_CTX_get_options(c) & SSL_OP_CIPHER_SERVER_PREFERENCE));
     ASSERT(SSL_CTX_get_mode(c) & SSL_MODE_RELEASE_BUFFERS);

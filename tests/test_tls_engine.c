@@ -178,6 +178,59 @@ static void test_tls12(void)
     cnet_tls_context_release(c12);
 }
 
+/* OpenSSL 3 allows TLS 1.1 at security level 0 only. */
+static void tls11_only(cnet_tls_context_opts_t *o)
+{
+    o->min_version = o->max_version = CNET_TLSV1_1;
+    o->ciphers = "DEFAULT:@SECLEVEL=0";
+}
+
+static void tls11_allowed(cnet_tls_context_opts_t *o)
+{
+    o->min_version = CNET_TLSV1_1;
+    o->ciphers = "DEFAULT:@SECLEVEL=0";
+}
+
+/* docs/security.md: TLS 1.2 is the default minimum of servers and clients; compression is off. */
+static void test_minimum_version(void)
+{
+    tls_pair_t p = {0};
+    cnet_tls_context_t *c11 = ctx_with(NULL, NULL, pki.ca_cert, tls11_only);
+    cnet_tls_context_t *s11 = ctx_with(pki.server_key, pki.server_chain, NULL, tls11_only);
+    cnet_tls_context_t *s11ok = ctx_with(pki.server_key, pki.server_chain, NULL, tls11_allowed);
+
+    test_set_phase("minimum version: a TLS 1.1 client is refused by a default server");
+    run_pair(&p, c11, NULL, server_ctx, NULL);
+    expect_failed(&p.s, CNET_ERR_SSL_UNSUPPORTED_PROTOCOL, NULL);
+    expect_failed(&p.c, CNET_ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION, NULL);
+    tls_pair_close(&p);
+
+    /* A default client offers 1.2 and 1.3 only, so a 1.1 server finds nothing in common. */
+    test_set_phase("minimum version: a default client and a TLS 1.1 server");
+    run_pair(&p, client_ctx, NULL, s11, NULL);
+    ASSERT_EQ(TLS1_2_VERSION, SSL_get_min_proto_version(cnet__tls_engine_ssl(p.c.e)));
+    expect_failed(&p.s, CNET_ERR_SSL_UNSUPPORTED_PROTOCOL, NULL);
+    expect_failed(&p.c, CNET_ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION, NULL);
+    tls_pair_close(&p);
+
+    /* The same peer gets in once the server lowers its minimum: the default refused it. */
+    test_set_phase("minimum version: a server that allows TLS 1.1 takes that client");
+    run_pair(&p, c11, NULL, s11ok, NULL);
+    expect_established(&p);
+    ASSERT_STR_EQ("TLSv1.1", cnet__tls_engine_protocol(p.s.e));
+    tls_pair_close(&p);
+
+    test_set_phase("compression: never negotiated");
+    run_pair(&p, client_ctx, NULL, server_ctx, NULL);
+    expect_established(&p);
+    ASSERT(SSL_get_current_compression(cnet__tls_engine_ssl(p.c.e)) == NULL);
+    ASSERT(SSL_get_current_compression(cnet__tls_engine_ssl(p.s.e)) == NULL);
+    tls_pair_close(&p);
+    cnet_tls_context_release(s11ok);
+    cnet_tls_context_release(s11);
+    cnet_tls_context_release(c11);
+}
+
 /* A client trusting @p ca (the root when NULL) fails against a server of @p key/@p chain. */
 static void expect_verify_failure(const char *phase, const char *key, const char *chain,
                                   const char *ca, const char *server_ca, int code,
@@ -925,6 +978,7 @@ int main(void)
 
     test_handshake();
     test_tls12();
+    test_minimum_version();
     test_verify_failures();
     test_wrong_host_details();
     test_ip_san();

@@ -9,8 +9,9 @@
  * context itself is kept: session cache "client | server | no internal" (so
  * resumption is by tickets), automatic chain building, and the session id
  * context a server needs to resume sessions with client certificates.
- * Beyond node: renegotiation is refused (SSL_OP_NO_RENEGOTIATION), and
- * OpenSSL releases its record buffers while a connection is idle.
+ * Beyond node: renegotiation is refused (SSL_OP_NO_RENEGOTIATION),
+ * compression is off explicitly (SSL_OP_NO_COMPRESSION), and OpenSSL
+ * releases its record buffers while a connection is idle.
  *
  * The system's CAs (ca-certificates) are parsed once into one X509_STORE
  * shared by every context that trusts them; a context with its own `ca`, or
@@ -521,7 +522,8 @@ static int configure(cnet_tls_context_t *ctx, const cnet_tls_context_opts_t *o, 
         goto out;
 
     /* SecureContext::Init. */
-    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+    /* OpenSSL sets NO_COMPRESSION by default; said here so no build or config changes it. */
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
     if (o->honor_cipher_order)
         SSL_CTX_set_options(c, SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (o->session_tickets == CNET_TLS_OFF) {
