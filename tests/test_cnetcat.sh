@@ -342,6 +342,104 @@ else
     echo "SKIP: TLS (built without it)"
 fi
 
+# ---- the live progress line (stderr on a terminal only) -------------------------------
+#
+# A paced source (3.1 MiB over ~2 s from a Python listener) into `cnetcat
+# --recv-only`, stdout to a file: with stderr on a pty (python3's pty module)
+# the line "\r\033[K<bytes>  <rate>/s  M:SS" must appear; with stderr on a file,
+# no such line. Exit 77 from the helper: no pty could be made.
+
+if command -v python3 >/dev/null; then
+    cat >"$dir/progress.py" <<'PY'
+import os, re, select, socket, subprocess, sys, threading, time
+nc, mode, out, deadline = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+STEPS, CHUNK = 40, 80 << 10
+TOTAL = STEPS * CHUNK
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+def source():
+    c, _ = srv.accept()
+    chunk = b"p" * CHUNK
+    for _ in range(STEPS):  # 40 x 80 KiB, 50 ms apart: ~2 s
+        c.sendall(chunk)
+        time.sleep(0.05)
+    c.close()
+threading.Thread(target=source, daemon=True).start()
+argv = [nc, "--recv-only", "127.0.0.1", str(srv.getsockname()[1])]
+with open(out, "wb") as f:
+    if mode == "pty":
+        try:
+            master, slave = os.openpty()
+        except OSError as e:
+            print("no pty: %s" % e)
+            sys.exit(77)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=slave)
+        os.close(slave)
+        err = b""
+        end = time.time() + deadline
+        while time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.1)
+            if r:
+                try:
+                    d = os.read(master, 4096)
+                except OSError:  # EIO: the child's side of the pty is closed
+                    break
+                if not d:
+                    break
+                err += d
+            elif p.poll() is not None:
+                break
+    else:
+        ef = open(out + ".err", "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=ef)
+    try:
+        rc = p.wait(timeout=deadline)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        print("cnetcat did not finish")
+        sys.exit(1)
+    if mode != "pty":
+        ef.close()
+        err = open(out + ".err", "rb").read()
+if rc != 0 or os.path.getsize(out) != TOTAL:
+    print("rc %d, %d bytes received" % (rc, os.path.getsize(out)))
+    sys.exit(1)
+unit = rb"[0-9]+(?:\.[0-9])? (?:B|KiB|MiB|GiB)"
+lines = re.findall(rb"\r\x1b\[K(" + unit + rb")  (" + unit + rb")/s  ([0-9]+):([0-9]{2})", err)
+if mode == "file":
+    if b"\x1b[K" in err:
+        print("a progress line on a file: %r" % err[:200])
+        sys.exit(1)
+    print("no progress line on a file")
+    sys.exit(0)
+if not lines:
+    print("no progress line on the pty: %r" % err[:300])
+    sys.exit(1)
+def value(s):
+    n, u = s.split()
+    return float(n) * {b"B": 1, b"KiB": 1 << 10, b"MiB": 1 << 20, b"GiB": 1 << 30}[u]
+last = lines[-1]
+if not (1 << 20) <= value(last[0]) <= TOTAL or value(last[1]) <= 0 or int(last[2]) * 60 + int(last[3]) < 1:
+    print("implausible progress line: %r" % (last,))
+    sys.exit(1)
+print("%d progress lines, last %s" % (len(lines), b"  ".join(last[:2]).decode()))
+PY
+    msg=$(python3 "$dir/progress.py" "$nc" pty "$dir/progress.out" "$T")
+    rc=$?
+    if [ $rc -eq 77 ]; then
+        echo "SKIP: progress line ($msg)"
+    elif [ $rc -eq 0 ]; then
+        pass "progress line on a terminal: $msg"
+    else
+        fail "progress line on a terminal: $msg"
+    fi
+    msg=$(python3 "$dir/progress.py" "$nc" file "$dir/progress.out" "$T")
+    [ $? -eq 0 ] && pass "progress line: $msg" || fail "progress line on a file: $msg"
+else
+    echo "SKIP: progress line (python3 missing to make a pty)"
+fi
+
 # ---- interop: ncat and socat -----------------------------------------------------------
 
 if command -v ncat >/dev/null; then
