@@ -774,7 +774,10 @@ typedef struct cnet_server_opts {
      * without an 'error' of its own and the server keeps serving, as node's. A
      * connection destroyed without an error before its handshake is done (the client
      * went away, cnet_socket_destroy() from a callback) is also a 'tlsClientError':
-     * CNET_ECONNRESET "socket hang up", before its 'close', as node's. Replaceable
+     * CNET_ECONNRESET "socket hang up", before its 'close', as node's; one that fails
+     * with an error of its own then (the client's RST: CNET_ECONNRESET "read ECONNRESET",
+     * a failed write, cnet_socket_destroy_with_error()) is a 'tlsClientError' with that
+     * error, and no 'error' on the socket. Replaceable
      * while the server runs: cnet_server_set_secure_context(). */
     struct cnet_tls_context_s *tls;
     /* Since 0.3, with tls: node's handshakeTimeout. A handshake not done after it is a
