@@ -528,6 +528,10 @@ static void row_reset_mid_write(transport_t t)
     ptimer_start(sc.loop, 20, 20, rst_poll, &sc);
     run_dry(sc.loop);
 
+    if (getenv("FAULTS_VERBOSE"))
+        fprintf(stderr, "writer: %s; write callbacks: %s %s %s %s\n", test_log_str(&sc.cr.log),
+                cnet_err_name(sc.w.status[0]), cnet_err_name(sc.w.status[1]),
+                cnet_err_name(sc.w.status[2]), cnet_err_name(sc.w.status[3]));
     /* The reset came while the writer was stuck with bytes queued. */
     ASSERT(sc.reset_done);
     ASSERT(sc.queued_at_reset > 0);
@@ -538,16 +542,18 @@ static void row_reset_mid_write(transport_t t)
                    cnet_err_name(sc.cr.err_code), test_log_str(&sc.cr.log));
     ASSERT_EQ(1, sc.cr.closes);
     ASSERT(sc.cr.had_error);
-    /* Every write callback exactly once, in write order, each with an error (the first
-     * 8 MiB never fitted in the kernel's buffers: the peer read nothing). */
+    /* Every write callback exactly once, in write order, each with an error: the
+     * batch never reached the kernel whole (the peer read nothing), so each write was
+     * cancelled by the destroy (CNET_ECANCELED, docs/node-differences.md: node passes
+     * the socket's error) or failed itself (EPIPE). */
     ASSERT_EQ(sc.nchunks, sc.w.n);
     for (int i = 0; i < sc.nchunks; i++) {
         ASSERT_EQ(1, sc.w.calls[i]);
         ASSERT_EQ(i, sc.w.order[i]);
-        if (sc.w.status[i] >= 0)
-            TEST_FAIL_("write %d: status %d, expected an error", i, sc.w.status[i]);
+        if (!is_reset_code(sc.w.status[i]) && sc.w.status[i] != CNET_ECANCELED)
+            TEST_FAIL_("write %d: status %d %s, expected an error", i, sc.w.status[i],
+                       cnet_err_name(sc.w.status[i]));
     }
-    ASSERT(is_reset_code(sc.w.status[0]) || sc.w.status[0] == CNET_ECANCELED);
     if (t == T_TLS) {
         ASSERT_EQ(1, sc.fs.closes);
         ASSERT_EQ(0, sc.fs.tls_errors);
@@ -951,14 +957,12 @@ static void row_silent_peer(transport_t t)
 #define SLOW_TIMEOUT_MS 300
 #define SLOW_DRIP_MS    400 /* slower than the idle timeout: each byte comes too late */
 #define PING_MS         50
-#define PING_RUN_MS     500
 
 typedef struct slow_scen slow_scen_t;
 typedef struct slow_client {
     slow_scen_t *sc;
     frec_t r;
     int sent;
-    double t_last; /* the last byte sent (or the connection up) */
 } slow_client_t;
 
 struct slow_scen {
@@ -966,7 +970,7 @@ struct slow_scen {
     fsrv_t fs;
     slow_client_t slow[SLOW_N];
     frec_t fast; /* the normal client */
-    int server_timeouts, server_closes, slow_done, pings, pongs;
+    int server_timeouts, server_closes, slow_done, nslow, pings, pongs;
     double ping_sent, max_rtt, t0;
     bool fast_dropped, pong_pending;
     frec_t srec[SLOW_N + 1];
@@ -1005,7 +1009,6 @@ static bool slow_drip(void *arg)
         return true;
     ASSERT(cnet_socket_write(c->r.s, "x", 1, NULL, NULL) >= 0);
     c->sent++;
-    c->t_last = now_ms();
     return true;
 }
 
@@ -1015,10 +1018,10 @@ static void slow_client_hook(frec_t *r, cnet_socket_t *s, const cnet_event_t *ev
     slow_client_t *c = r->user;
     bool up = (ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
               ev->type == CNET_EVENT_SECURE_CONNECT;
-    if (up) {
-        c->t_last = now_ms();
+    if (ev->type == CNET_EVENT_CLOSE)
+        c->sc->slow_done++;
+    if (up)
         ptimer_start(c->sc->loop, SLOW_DRIP_MS, SLOW_DRIP_MS, slow_drip, c);
-    }
 }
 
 static bool fast_ping(void *arg)
@@ -1028,7 +1031,8 @@ static bool fast_ping(void *arg)
         return false;
     if (!sc->fast.up)
         return true;
-    if (now_ms() - sc->t0 > PING_RUN_MS * mult() && !sc->pong_pending) {
+    /* Served all along: it ends once every slow client is gone. */
+    if (sc->slow_done == SLOW_N && !sc->pong_pending) {
         ASSERT_OK(cnet_socket_end(sc->fast.s, NULL, 0, NULL, NULL));
         return false;
     }
@@ -1041,10 +1045,33 @@ static bool fast_ping(void *arg)
     return true;
 }
 
+/* The slow clients come once the normal one is up (its own TLS handshake must not
+ * queue behind 20 others: the server would rightly drop it after 300 ms too). */
+static bool slow_client_next(void *arg)
+{
+    slow_scen_t *sc = arg;
+    slow_client_t *c = &sc->slow[sc->nslow++];
+    c->sc = sc;
+    c->r.hook = slow_client_hook;
+    c->r.user = c;
+    frec_attach(&c->r, fconnect(sc->loop, &sc->fs.ep, NULL));
+    ASSERT(cnet_socket_write(c->r.s, "G", 1, NULL, NULL) >= 0); /* the first byte */
+    return sc->nslow < SLOW_N;
+}
+
+/* One every 5 ms, so that 20 TLS handshakes (slow under ASan) do not hold the loop
+ * for longer than the timeouts at once. */
+static void slow_clients_start(slow_scen_t *sc)
+{
+    ptimer_start(sc->loop, 0, 5, slow_client_next, sc);
+}
+
 static void fast_hook(frec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
 {
     slow_scen_t *sc = r->user;
-    (void)s;
+    if ((ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
+        ev->type == CNET_EVENT_SECURE_CONNECT)
+        slow_clients_start(sc);
     if (ev->type == CNET_EVENT_DATA && r->received % 4 == 0 && sc->pong_pending) {
         double rtt = now_ms() - sc->ping_sent;
         sc->pong_pending = false;
@@ -1063,17 +1090,11 @@ static void row_slowloris(transport_t t)
     ASSERT(sc != NULL);
     sc->loop = new_loop();
     sc->fs.user = sc;
-    sc->fs.on_accept = slow_accept;
+    /* The idle timeout starts once a TLS handshake is done (a server bounds the
+     * handshake with handshake_timeout_ms). */
+    sc->fs.on_peer = slow_accept;
     fsrv_start(&sc->fs, sc->loop, t, NULL);
     sc->t0 = now_ms();
-    for (int i = 0; i < SLOW_N; i++) {
-        slow_client_t *c = &sc->slow[i];
-        c->sc = sc;
-        c->r.hook = slow_client_hook;
-        c->r.user = c;
-        frec_attach(&c->r, fconnect(sc->loop, &sc->fs.ep, NULL));
-        ASSERT(cnet_socket_write(c->r.s, "G", 1, NULL, NULL) >= 0); /* the first byte */
-    }
     sc->fast.hook = fast_hook;
     sc->fast.user = sc;
     frec_attach(&sc->fast, fconnect(sc->loop, &sc->fs.ep, NULL));
@@ -1082,18 +1103,21 @@ static void row_slowloris(transport_t t)
 
     if (getenv("FAULTS_VERBOSE"))
         fprintf(stderr, "pings %d, slowest echo %.2f ms\n", sc->pings, sc->max_rtt);
-    /* Every slow client was dropped by its connection's timeout: once, the idle
-     * timeout after its last byte (the drip is slower than the timeout, so it keeps
-     * nobody alive: a byte or two at most, under a loaded loop). */
+    /* Every slow client was dropped by its connection's timeout, once (the server's
+     * destroy: a FIN): not before the timeout, and the drip, slower than the timeout,
+     * kept none alive (a byte or two may cross the drop on a loaded loop). */
     ASSERT_EQ(SLOW_N, sc->server_timeouts);
     for (int i = 0; i < SLOW_N; i++) {
         slow_client_t *c = &sc->slow[i];
-        ASSERT_EQ(1, c->r.closes);
-        ASSERT(c->sent <= 2);
-        ASSERT_EQ(1, c->r.ends); /* the server's destroy: a FIN */
-        double idle = c->r.t_close - c->t_last;
-        if (idle < SLOW_TIMEOUT_MS - 50 || idle > (SLOW_TIMEOUT_MS + 300) * mult() + 300)
-            TEST_FAIL_("slow client %d dropped %.0f ms after its last byte", i, idle);
+        double life = c->r.t_close - c->r.t_up;
+        /* The FIN, or a RST when a dripped byte crossed it (the peer had closed). */
+        bool fin = c->r.ends == 1 && c->r.errors == 0;
+        bool crossed = c->sent > 0 && c->r.errors == 1 && is_reset_code(c->r.err_code);
+        if (c->r.closes != 1 || c->sent > 2 || !(fin || crossed) || life < SLOW_TIMEOUT_MS - 50 ||
+            life > SLOW_TIMEOUT_MS + 2 * SLOW_DRIP_MS + 300 * mult())
+            TEST_FAIL_("slow client %d: %d bytes dripped, dropped %.0f ms after it was up "
+                       "(log: %s)",
+                       i, c->sent, life, test_log_str(&c->r.log));
     }
     /* The normal client was served all along, promptly, and never dropped. */
     ASSERT(!sc->fast_dropped);
@@ -1101,7 +1125,7 @@ static void row_slowloris(transport_t t)
     ASSERT_EQ(0, sc->fast.errors);
     ASSERT(sc->pongs >= 5);
     ASSERT_EQ(sc->pings, sc->pongs);
-    if (sc->max_rtt > 100 * mult())
+    if (sc->max_rtt > 200 * mult()) /* well within the others' 300 ms timeout */
         TEST_FAIL_("echo took %.1f ms", sc->max_rtt);
     ASSERT_EQ(1, sc->fs.closes);
     free(sc);
