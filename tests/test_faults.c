@@ -312,7 +312,7 @@ typedef struct frec {
     int err_code;
     char err_syscall[32], err_msg[160], err_host[64];
     bool had_error, up; /* up: 'connect' (plain) or 'secureConnect' (TLS) came */
-    bool destroy_on_timeout, end_on_end, echo, paused_on_up;
+    bool destroy_on_timeout, end_on_end, echo;
     bool connecting_at_timeout;
     double t0, t_up, t_timeout, t_close, t_end;
     uint64_t received;
@@ -320,6 +320,13 @@ typedef struct frec {
     void (*hook)(struct frec *r, cnet_socket_t *s, const cnet_event_t *ev);
     void *user;
 } frec_t;
+
+/* The connection can carry data now: 'connect' (plain) or 'secureConnect' (TLS). */
+static bool is_up_event(cnet_socket_t *s, const cnet_event_t *ev)
+{
+    return (ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
+           ev->type == CNET_EVENT_SECURE_CONNECT;
+}
 
 static void frec_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
@@ -368,8 +375,7 @@ static void frec_cb(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
         r->ends++;
         r->t_end = now_ms();
     }
-    if ((ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
-        ev->type == CNET_EVENT_SECURE_CONNECT) {
+    if (is_up_event(s, ev)) {
         r->up = true;
         r->t_up = now_ms();
     }
@@ -702,7 +708,7 @@ typedef struct nr_scen {
     size_t max_queued;
     int writes, ones;
     double last_progress;
-    bool stalled, resumed, ignore_drain;
+    bool stalled, ignore_drain;
     size_t queued_before_resume, queued_after_burst;
     unsigned char chunk[NR_CHUNK];
 } nr_scen_t;
@@ -896,9 +902,7 @@ static void ho_accept(fsrv_t *fs, cnet_socket_t *s)
 static void ho_client_hook(frec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
 {
     ho_scen_t *sc = r->user;
-    bool up = (ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
-              ev->type == CNET_EVENT_SECURE_CONNECT;
-    if (up && sc->peer_fin)
+    if (is_up_event(s, ev) && sc->peer_fin)
         ASSERT_OK(cnet_socket_end(s, NULL, 0, NULL, NULL)); /* FIN, then silence */
 }
 
@@ -1025,11 +1029,9 @@ static bool slow_drip(void *arg)
 static void slow_client_hook(frec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
 {
     slow_client_t *c = r->user;
-    bool up = (ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
-              ev->type == CNET_EVENT_SECURE_CONNECT;
     if (ev->type == CNET_EVENT_CLOSE)
         c->sc->slow_done++;
-    if (up)
+    if (is_up_event(s, ev))
         ptimer_start(c->sc->loop, SLOW_DRIP_MS, SLOW_DRIP_MS, slow_drip, c);
 }
 
@@ -1078,8 +1080,7 @@ static void slow_clients_start(slow_scen_t *sc)
 static void fast_hook(frec_t *r, cnet_socket_t *s, const cnet_event_t *ev)
 {
     slow_scen_t *sc = r->user;
-    if ((ev->type == CNET_EVENT_CONNECT && !cnet_socket_is_tls(s)) ||
-        ev->type == CNET_EVENT_SECURE_CONNECT)
+    if (is_up_event(s, ev))
         slow_clients_start(sc);
     if (ev->type == CNET_EVENT_DATA && r->received % 4 == 0 && sc->pong_pending) {
         double rtt = now_ms() - sc->ping_sent;
