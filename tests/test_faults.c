@@ -4,15 +4,16 @@
  * sockets in a temp dir, TLS (cnet_tls_connect() against a TLS server, the
  * certificates of tests/tls_fixtures.h) — with node v20's events and codes:
  *
- *   reset-mid-write     the peer resets (SO_LINGER 0) while 32 MiB is queued
- *   reset-mid-handshake TLS: the peer resets during the handshake, either side
- *   never-reads-drain   a peer that never reads, a writer that waits for 'drain'
- *   never-reads-ignore  ... and a writer that ignores write()'s 1
- *   half-open-fin       a peer that sent its FIN and stays, allowHalfOpen on/off
- *   silent-peer         a peer that connects and says nothing
- *   slowloris           20 drip-feeding clients against setTimeout + destroy
- *   refused / enotfound / no-answer   connects that fail, bounded in time
- *   server-close        close() with connections open
+ *   reset-mid-write            the peer resets (SO_LINGER 0) while 32 MiB is queued
+ *   reset-mid-handshake-*      TLS: the peer resets during the handshake, either side
+ *   never-reads-drain          a peer that never reads, a writer that waits for 'drain'
+ *   never-reads-ignore-drain   ... and a writer that ignores write()'s 1
+ *   half-open-fin-*            a peer that sent its FIN and stays, allowHalfOpen on/off
+ *   silent-peer                a peer that connects and says nothing
+ *   slowloris                  20 drip-feeding clients against setTimeout + destroy
+ *   refused, enotfound, no-answer(-handshake)   connects that fail, bounded in time
+ *   server-close               close() with connections open
+ * FAULTS_VERBOSE=1 prints what each cell saw.
  *
  * Usage: test_faults [substring]  (runs the cells whose "row/transport"
  * contains it). EMFILE, ENOMEM and destroy-from-every-event are other
