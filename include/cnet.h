@@ -774,7 +774,10 @@ typedef struct cnet_server_opts {
      * without an 'error' of its own and the server keeps serving, as node's. A
      * connection destroyed without an error before its handshake is done (the client
      * went away, cnet_socket_destroy() from a callback) is also a 'tlsClientError':
-     * CNET_ECONNRESET "socket hang up", before its 'close', as node's. Replaceable
+     * CNET_ECONNRESET "socket hang up", before its 'close', as node's; one that fails
+     * with an error of its own then (the client's RST: CNET_ECONNRESET "read ECONNRESET",
+     * a failed write, cnet_socket_destroy_with_error()) is a 'tlsClientError' with that
+     * error, and no 'error' on the socket. Replaceable
      * while the server runs: cnet_server_set_secure_context(). */
     struct cnet_tls_context_s *tls;
     /* Since 0.3, with tls: node's handshakeTimeout. A handshake not done after it is a
@@ -1411,6 +1414,13 @@ typedef void (*cnet_write_cb)(cnet_socket_t *s, int status, void *arg);
  * connected, a write cancelled by destroy gets CNET_ECANCELED. @p len may be any size up to
  * SSIZE_MAX (4 GiB and more is sent whole). @p data NULL with @p len 0 is an
  * empty write. The accepted bytes count in cnet_socket_bytes_written() at once.
+ * A writer that ignores the 1 is not refused, as in Node: every later write
+ * is accepted and queued whole (write() keeps returning 1, writableLength
+ * grows by each write's bytes, and memory with it, bounded only by
+ * CNET_ENOMEM), nothing is dropped, and one 'drain' comes once the whole
+ * queue has been handed to the kernel. A peer that never reads thus costs
+ * such a writer all it writes; one that waits for 'drain' keeps at most the
+ * highWaterMark plus its last write queued (tests/test_faults.c).
  * @return 0 when more may be written, 1 when the queue has reached the
  *   highWaterMark (Node's `false`: wait for 'drain', which then comes once),
  *   or at once, checked in this order: CNET_ERR_INVALID_ARG_TYPE (@p s NULL),

@@ -276,6 +276,13 @@ static void tick_hang_up(cnet__tick_t *t)
         emit_client_error(s, s->server, CNET_ECONNRESET, "socket hang up");
 }
 
+static void tick_socket_error(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    if (s->server && s->err)
+        emit_client_error(s, s->server, s->err->pub.code, s->err->pub.message);
+}
+
 void cnet__tls_sock_destroyed(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
@@ -284,10 +291,18 @@ void cnet__tls_sock_destroyed(cnet_socket_t *s)
     /* node's onSocketClose: a server's connection destroyed without an error before its
      * handshake finished (from 'connection', an SNI or ALPN callback...) is a
      * 'tlsClientError' ECONNRESET "socket hang up", before the socket's 'close'. */
-    if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed &&
-        !(s->flags & CNET__S_HAD_ERROR)) {
+    if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed) {
+        bool had_error = (s->flags & CNET__S_HAD_ERROR) && s->err;
         ts->failed = true;
-        if (!cnet__tick(s->loop, tick_hang_up, s, &cnet__socket_ref_ops))
+        /* node's onSocketTLSError: an error of the connection itself before its handshake
+         * is done (the client's RST: "read ECONNRESET", a write's EPIPE) is the server's
+         * 'tlsClientError' with that error, and the socket closes without an 'error' of
+         * its own, as for a TLS failure (fail() above). Without this the socket emitted
+         * 'error' and the server saw nothing (tests/test_faults.c, handshake reset). */
+        if (had_error)
+            s->flags &= ~CNET__S_HAD_ERROR;
+        if (!cnet__tick(s->loop, had_error ? tick_socket_error : tick_hang_up, s,
+                        &cnet__socket_ref_ops))
             cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting tlsClientError", s->id);
     }
 }
