@@ -43,6 +43,7 @@
 
 #if SOAK_TLS
 #include "tls_fixtures.h"
+#include "tls_pair.h" /* tls_ctx() */
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -361,7 +362,7 @@ typedef struct client {
     int state;
     bool framed, want_drain, paused, corked, ended, got_end, by_us, errored, retained, reset;
     unsigned base, ops_left, reconnects_left, cbs_pending, cbs_failed;
-    uint64_t sent, recv, pay_sent, pay_recv, born;
+    uint64_t sent, recv, pay_sent, pay_recv, last_event;
     uint64_t resume_at, uncork_at;
     uint32_t fifo[FIFO_N]; /* lengths of the frames written, not yet echoed */
     unsigned fhead, fcount;
@@ -381,6 +382,7 @@ static void write_cb(cnet_socket_t *s, int status, void *arg)
 {
     client_t *c = arg;
     (void)s;
+    c->last_event = now_ms();
     c->cbs_pending--;
     code_add(&st.write_status, status);
     if (status != 0)
@@ -524,6 +526,7 @@ static void client_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
 {
     client_t *c = arg;
     (void)s;
+    c->last_event = now_ms();
     switch (ev->type) {
     case CNET_EVENT_CONNECT:
         st.connected++;
@@ -608,7 +611,7 @@ static void client_reset_life(client_t *c)
     c->reconnects_left = reconnects;
     c->base = rnd_below(&c->rng, PAT_PERIOD);
     c->ops_left = 5 + rnd_below(&c->rng, 60);
-    c->born = now_ms();
+    c->last_event = now_ms();
     c->state = C_CONNECTING;
 }
 
@@ -930,7 +933,10 @@ static void pulse_cb(uv_timer_t *t)
                     (unsigned long long)(now - G.t0) / 1000, rss / 1048576.0, G.nlive,
                     st.srv_conns);
     }
-    if (!G.rss_warm && now >= G.warm_at)
+    /* The warmup ends once a fifth of the run (at most 30 s) has passed and every slot has
+     * seen a connection come and go: the allocators' pools have their working size then. */
+    if (!G.rss_warm && now >= G.warm_at &&
+        st.clean + st.destroyed + st.reset + st.destroyed_connecting >= cfg.clients)
         G.rss_warm = rss_bytes();
     if (now >= G.deadline) {
         stop_run();
@@ -942,10 +948,14 @@ static void pulse_cb(uv_timer_t *t)
             client_start(i);
             continue;
         }
-        if (now - c->born > 60000 * test_timeout_multiplier()) {
-            client_fail(c, "alive for over 60 s (state, ops left)", (uint64_t)c->state,
+        /* A hang: waiting for something (a connection, a greeting, an echo, 'drain', the
+         * server's end) and no event for 30 s. Not a lifetime bound: a starved CPU (TLS
+         * under ASan on a shared machine) makes lives long, not silent. */
+        if (now - c->last_event > 30000 * test_timeout_multiplier() &&
+            (c->state != C_ACTIVE || c->recv < c->sent || c->want_drain)) {
+            client_fail(c, "no event for 30 s while waiting (state, ops left)", (uint64_t)c->state,
                         c->ops_left);
-            c->born = now;
+            c->last_event = now;
         }
         if (c->state == C_GONE) {
             int r;
@@ -1021,35 +1031,29 @@ static void print_totals(double secs)
     codes_print("write callbacks:", &st.write_status);
 }
 
-/* What a client destroyed mid-transfer may cause on the server side. */
+/* Fails for every code in @p c that is not one of @p ok. */
+static void check_allowed(const char *what, const codes_t *c, const int *ok, size_t nok)
+{
+    for (int i = 0; i < NCODES && c->n[i]; i++) {
+        bool allowed = false;
+        for (size_t j = 0; j < nok; j++)
+            allowed |= c->code[i] == ok[j];
+        if (!allowed)
+            fail("unexpected %s %s (%lu)", what, c->code[i] ? cnet_err_name(c->code[i]) : "0",
+                 c->n[i]);
+    }
+}
+
+/* Clients see no error; the server only what a client destroyed mid-transfer causes. */
 static void check_codes(void)
 {
-    static const int server_ok[] = {CNET_ECONNRESET, CNET_EPIPE, CNET_ERR_STREAM_PREMATURE_CLOSE,
-                                    CNET_ERR_STREAM_DESTROYED};
+    static const int server_ok[] = {CNET_ECONNRESET, CNET_EPIPE, CNET_ERR_STREAM_PREMATURE_CLOSE};
+    static const int tls_ok[] = {CNET_ECONNRESET};
     static const int cb_ok[] = {0, CNET_ECANCELED, CNET_ERR_SOCKET_CLOSED_BEFORE_CONNECTION};
-    for (int i = 0; i < NCODES && st.client_err.n[i]; i++)
-        fail("unexpected client error %s (%lu)", cnet_err_name(st.client_err.code[i]),
-             st.client_err.n[i]);
-    for (int i = 0; i < NCODES && st.server_err.n[i]; i++) {
-        bool ok = false;
-        for (size_t j = 0; j < sizeof server_ok / sizeof server_ok[0]; j++)
-            ok |= st.server_err.code[i] == server_ok[j];
-        if (!ok)
-            fail("unexpected server error %s (%lu)", cnet_err_name(st.server_err.code[i]),
-                 st.server_err.n[i]);
-    }
-    for (int i = 0; i < NCODES && st.tls_client_err.n[i]; i++)
-        if (st.tls_client_err.code[i] != CNET_ECONNRESET)
-            fail("unexpected tlsClientError %s (%lu)", cnet_err_name(st.tls_client_err.code[i]),
-                 st.tls_client_err.n[i]);
-    for (int i = 0; i < NCODES && st.write_status.n[i]; i++) {
-        bool ok = false;
-        for (size_t j = 0; j < sizeof cb_ok / sizeof cb_ok[0]; j++)
-            ok |= st.write_status.code[i] == cb_ok[j];
-        if (!ok)
-            fail("unexpected write callback status %s (%lu)",
-                 cnet_err_name(st.write_status.code[i]), st.write_status.n[i]);
-    }
+    check_allowed("client error", &st.client_err, NULL, 0);
+    check_allowed("server error", &st.server_err, server_ok, 3);
+    check_allowed("tlsClientError", &st.tls_client_err, tls_ok, 1);
+    check_allowed("write callback status", &st.write_status, cb_ok, 3);
 }
 
 /* One run of cfg.seconds; true when it passed. */
@@ -1074,15 +1078,9 @@ static bool run(void)
 #if SOAK_TLS
     if (cfg.tls) {
         static tls_pki_t pki;
-        cnet_tls_context_opts_t o = CNET_TLS_CONTEXT_OPTS_INIT;
-        char msg[256];
         tls_pki_make(&pki);
-        o.key = pki.leaf_key;
-        o.cert = pki.server_chain;
-        ASSERT_OK(cnet_tls_context_new(&o, &G.server_ctx, msg, sizeof msg));
-        o = (cnet_tls_context_opts_t)CNET_TLS_CONTEXT_OPTS_INIT;
-        o.ca = pki.ca_cert;
-        ASSERT_OK(cnet_tls_context_new(&o, &G.client_ctx, msg, sizeof msg));
+        G.server_ctx = tls_ctx(pki.leaf_key, pki.server_chain, NULL, NULL);
+        G.client_ctx = tls_ctx(NULL, NULL, pki.ca_cert, NULL);
         tls_pki_free(&pki);
         so.tls = G.server_ctx;
     }
@@ -1105,9 +1103,9 @@ static bool run(void)
     while (!cfg.unix_ && G.port == 0)
         cnet_loop_run_nowait(G.loop);
 
+    uv_update_time(cnet_loop_get_uv(G.loop)); /* making the certificates took a while */
     G.t0 = now_ms();
     G.deadline = G.t0 + cfg.seconds * 1000ull;
-    /* Warmup: a fifth of the run, at most 30 s: every allocator pool has grown by then. */
     G.warm_at = G.t0 + (cfg.seconds < 150 ? cfg.seconds * 200ull : 30000);
     ASSERT_EQ(0, uv_timer_init(cnet_loop_get_uv(G.loop), &G.pulse));
     ASSERT_EQ(0, uv_timer_start(&G.pulse, pulse_cb, 2, 2));
@@ -1144,7 +1142,9 @@ static bool run(void)
             "(growth %+.1f MiB, bound %u MiB); after teardown %.1f MiB\n",
             G.rss_warm / 1048576.0, G.rss_peak / 1048576.0, G.rss_end / 1048576.0,
             (G.rss_end - G.rss_warm) / 1048576.0, cfg.rss_bound_mib, rss_bytes() / 1048576.0);
-    if (G.rss_warm <= 0 || G.rss_end <= 0)
+    if (G.rss_warm == 0)
+        fprintf(stderr, "soak:   RSS growth not checked: the warmup did not end (a short run)\n");
+    else if (G.rss_warm < 0 || G.rss_end <= 0)
         fail("could not read /proc/self/statm");
     else if (G.rss_end - G.rss_warm > (long)cfg.rss_bound_mib * 1048576)
         fail("RSS grew by %.1f MiB after the warmup (bound %u MiB)",
