@@ -65,10 +65,10 @@ const char *__asan_default_options(void)
 #define NCODES     64
 
 static struct {
-    unsigned seconds, clients, rss_bound_mib;
+    unsigned seconds, clients, rss_bound_mib, max_ops;
     uint64_t seed;
     bool tls, unix_, verbose;
-} cfg = {10, 200, 16, 1, false, false, false};
+} cfg = {10, 200, 16, 60, 1, false, false, false};
 
 /* ---- a small PRNG (xorshift64*) ------------------------------------------------------------- */
 
@@ -610,7 +610,7 @@ static void client_reset_life(client_t *c)
     c->retained = retained;
     c->reconnects_left = reconnects;
     c->base = rnd_below(&c->rng, PAT_PERIOD);
-    c->ops_left = 5 + rnd_below(&c->rng, 60);
+    c->ops_left = 5 + rnd_below(&c->rng, cfg.max_ops);
     c->last_event = now_ms();
     c->state = C_CONNECTING;
 }
@@ -1155,7 +1155,7 @@ static bool run(void)
 
 int main(int argc, char **argv)
 {
-    bool both = false, ok;
+    bool both = false, bound_given = false, ok;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -1165,9 +1165,10 @@ int main(int argc, char **argv)
             cfg.clients = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (strcmp(a, "--seed") == 0 && i + 1 < argc)
             cfg.seed = strtoull(argv[++i], NULL, 10);
-        else if (strcmp(a, "--rss-bound") == 0 && i + 1 < argc)
+        else if (strcmp(a, "--rss-bound") == 0 && i + 1 < argc) {
             cfg.rss_bound_mib = (unsigned)strtoul(argv[++i], NULL, 10);
-        else if (strcmp(a, "--tls") == 0)
+            bound_given = true;
+        } else if (strcmp(a, "--tls") == 0)
             cfg.tls = true;
         else if (strcmp(a, "--plain-and-tls") == 0)
             both = true;
@@ -1188,9 +1189,18 @@ int main(int argc, char **argv)
     if (cfg.tls || both)
         RETURN_SKIP("--tls: cnet_soak was built without TLS");
 #endif
-    /* valgrind (scripts/valgrind.sh sets the multiplier): fewer clients, same checks */
-    if (test_timeout_multiplier() > 1 && cfg.clients > 20)
-        cfg.clients = 20;
+    /* valgrind (scripts/valgrind.sh sets the multiplier): fewer clients for longer (a run of a
+     * few seconds would end before the first connections do), the same checks */
+    if (test_timeout_multiplier() > 1) {
+        if (cfg.clients > 10)
+            cfg.clients = 10;
+        cfg.seconds = (unsigned)(cfg.seconds * test_timeout_multiplier());
+        if (cfg.seconds > 60)
+            cfg.seconds = 60;
+        if (!bound_given) /* valgrind's own memory grows too */
+            cfg.rss_bound_mib = 64;
+        cfg.max_ops = 5; /* short lives: some connections end within the run */
+    }
     signal(SIGPIPE, SIG_IGN);
     test_watchdog((both ? 2 : 1) * (cfg.seconds + 120));
     ASSERT_OK(cnet_replace_allocator(count_malloc, count_realloc, count_calloc, count_free));
