@@ -5,6 +5,7 @@
 #
 # More: make asan | tsan | valgrind | bench | abi | format | format-check | clean | help
 # make chaos SEEDS=N: N seeds (default 1000) of tests/test_chaos.c under ASan+UBSan, plain then --tls.
+# make soak SOAK_SECONDS=N: tests/soak.c for N s (default 300) each plain, TLS, Unix, under ASan+UBSan.
 # Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
 # configure), NO_DEPS=1 (skip the package check; scripts/deps.sh).
 
@@ -101,6 +102,21 @@ chaos:
 	ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
 	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
 	./$(ASAN_DIR)/tests/test_chaos --tls --seeds $(SEEDS) --first $(CHAOS_FIRST) $(CHAOS_ARGS)
+
+# The soak run (tests/soak.c, docs/soak.md) on the ASan+UBSan build: SOAK_SECONDS
+# each of plain TCP, TLS and a Unix socket, one after the other; SOAK_ARGS adds
+# options (--clients N, --seed S, --rss-bound MiB, --verbose).
+SOAK_SECONDS ?= 300
+SOAK_ARGS    ?=
+SOAK_ENV = ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1} \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+.PHONY: soak
+soak:
+	$(call deps,build)
+	$(call cmake_build,$(ASAN_DIR),-DCMAKE_BUILD_TYPE=Debug "-DCNET_SANITIZE=address;undefined" -DCNET_WERROR=ON)
+	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
+	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) --tls $(SOAK_ARGS)
+	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) --unix $(SOAK_ARGS)
 
 # Every compiled test under valgrind memcheck (scripts/valgrind.sh says how).
 valgrind:
