@@ -276,11 +276,41 @@ static void tick_hang_up(cnet__tick_t *t)
         emit_client_error(s, s->server, CNET_ECONNRESET, "socket hang up");
 }
 
+/* A server connection's transport error before its handshake finished, as node's
+ * onSocketTLSError reports it: the server's 'tlsClientError' with that error. */
+static void tick_transport_error(cnet__tick_t *t)
+{
+    cnet_socket_t *s = t->obj;
+    cnet_event_t ev;
+
+    if (!s->server || !s->err)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_TLS_CLIENT_ERROR;
+    ev.error = &s->err->pub;
+    ev.connection = s;
+    cnet__server_emit(s->server, &ev);
+}
+
 void cnet__tls_sock_destroyed(cnet_socket_t *s)
 {
     tls_sock_t *ts = TS(s);
 
     stop_handshake_timer(ts);
+    /* Destroyed with an error before the handshake finished (a RST: read or write
+     * ECONNRESET, EPIPE; destroy_with_error): node's TLSSocket 'error' goes to the
+     * server's onSocketTLSError, so the server emits 'tlsClientError' with it and the
+     * socket closes without an 'error' of its own, as fail() does. Before, the socket
+     * emitted 'error' and the server nothing (tests/test_fault_proxy.c, a reset after
+     * the ClientHello). */
+    if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed &&
+        (s->flags & CNET__S_HAD_ERROR) && s->err) {
+        ts->failed = true;
+        s->flags &= ~CNET__S_HAD_ERROR;
+        if (!cnet__tick(s->loop, tick_transport_error, s, &cnet__socket_ref_ops))
+            cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting tlsClientError", s->id);
+        return;
+    }
     /* node's onSocketClose: a server's connection destroyed without an error before its
      * handshake finished (from 'connection', an SNI or ALPN callback...) is a
      * 'tlsClientError' ECONNRESET "socket hang up", before the socket's 'close'. */
