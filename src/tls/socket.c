@@ -297,6 +297,13 @@ void cnet__tls_sock_destroyed(cnet_socket_t *s)
     tls_sock_t *ts = TS(s);
 
     stop_handshake_timer(ts);
+    /* node's TLSWrap ignores a failed write once its shutdown began ("Ignoring error after
+     * shutdown"): end()'s close_notify written into a connection the peer has reset is no
+     * 'error', the socket just closes. Before, cnet emitted 'error' ECONNRESET "write"
+     * (tests/test_fault_proxy.c: a RST that libuv reports as EOF, then the auto end()). */
+    if (ts->close_notify && (s->flags & CNET__S_HAD_ERROR) && s->err && s->err->pub.syscall &&
+        strcmp(s->err->pub.syscall, "write") == 0)
+        s->flags &= ~CNET__S_HAD_ERROR;
     /* Destroyed with an error before the handshake finished (a RST: read or write
      * ECONNRESET, EPIPE; destroy_with_error): node's TLSSocket 'error' goes to the
      * server's onSocketTLSError, so the server emits 'tlsClientError' with it and the
