@@ -546,7 +546,7 @@ int main(int argc, char **argv)
          false,
          TLS_ONLY},
         {"reset c2s mid",
-         {.reset = FP_RESET_AFTER_C2S, .reset_after = 300000},
+         {.reset = FP_RESET_AFTER_C2S, .reset_after = 1 /* 30 % */},
          MID,
          RST,
          RST,
@@ -554,7 +554,7 @@ int main(int argc, char **argv)
          false,
          BOTH},
         {"reset s2c mid",
-         {.reset = FP_RESET_AFTER_S2C, .reset_after = 300000},
+         {.reset = FP_RESET_AFTER_S2C, .reset_after = 1 /* 30 % */},
          MID,
          RST,
          RST,
@@ -601,6 +601,8 @@ int main(int argc, char **argv)
             }
             if (fc.o.stall_every) /* eight stalls each way, whatever the size */
                 fc.o.stall_every = fc.size / 8;
+            if (fc.o.reset_after) /* "mid": 30 % of the way */
+                fc.o.reset_after = fc.size * 3 / 10;
             fc.client_err = sp->client_err;
             fc.server_err = sp->server_err;
             fc.server_tlse = sp->server_tlse;
