@@ -276,11 +276,20 @@ static void tick_hang_up(cnet__tick_t *t)
         emit_client_error(s, s->server, CNET_ECONNRESET, "socket hang up");
 }
 
-static void tick_socket_error(cnet__tick_t *t)
+/* A server connection's transport error before its handshake finished, as node's
+ * onSocketTLSError reports it: the server's 'tlsClientError' with that error. */
+static void tick_transport_error(cnet__tick_t *t)
 {
     cnet_socket_t *s = t->obj;
-    if (s->server && s->err)
-        emit_client_error(s, s->server, s->err->pub.code, s->err->pub.message);
+    cnet_event_t ev;
+
+    if (!s->server || !s->err)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CNET_EVENT_TLS_CLIENT_ERROR;
+    ev.error = &s->err->pub;
+    ev.connection = s;
+    cnet__server_emit(s->server, &ev);
 }
 
 void cnet__tls_sock_destroyed(cnet_socket_t *s)
@@ -288,21 +297,33 @@ void cnet__tls_sock_destroyed(cnet_socket_t *s)
     tls_sock_t *ts = TS(s);
 
     stop_handshake_timer(ts);
+    /* node's TLSWrap ignores a failed write once its shutdown began ("Ignoring error after
+     * shutdown"): end()'s close_notify written into a connection the peer has reset is no
+     * 'error', the socket just closes. Before, cnet emitted 'error' ECONNRESET "write"
+     * (tests/test_fault_proxy.c: a RST that libuv reports as EOF, then the auto end()). */
+    if (ts->close_notify && (s->flags & CNET__S_HAD_ERROR) && s->err && s->err->pub.syscall &&
+        strcmp(s->err->pub.syscall, "write") == 0)
+        s->flags &= ~CNET__S_HAD_ERROR;
+    /* Destroyed with an error before the handshake finished (a RST: read or write
+     * ECONNRESET, EPIPE; destroy_with_error): node's TLSSocket 'error' goes to the
+     * server's onSocketTLSError, so the server emits 'tlsClientError' with it and the
+     * socket closes without an 'error' of its own, as fail() does. Before, the socket
+     * emitted 'error' and the server nothing (tests/test_fault_proxy.c, a reset after
+     * the ClientHello). */
+    if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed &&
+        (s->flags & CNET__S_HAD_ERROR) && s->err) {
+        ts->failed = true;
+        s->flags &= ~CNET__S_HAD_ERROR;
+        if (!cnet__tick(s->loop, tick_transport_error, s, &cnet__socket_ref_ops))
+            cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting tlsClientError", s->id);
+        return;
+    }
     /* node's onSocketClose: a server's connection destroyed without an error before its
      * handshake finished (from 'connection', an SNI or ALPN callback...) is a
      * 'tlsClientError' ECONNRESET "socket hang up", before the socket's 'close'. */
     if (ts->role == ROLE_SERVER && s->server && !ts->established && !ts->failed) {
-        bool had_error = (s->flags & CNET__S_HAD_ERROR) && s->err;
         ts->failed = true;
-        /* node's onSocketTLSError: an error of the connection itself before its handshake
-         * is done (the client's RST: "read ECONNRESET", a write's EPIPE) is the server's
-         * 'tlsClientError' with that error, and the socket closes without an 'error' of
-         * its own, as for a TLS failure (fail() above). Without this the socket emitted
-         * 'error' and the server saw nothing (tests/test_faults.c, handshake reset). */
-        if (had_error)
-            s->flags &= ~CNET__S_HAD_ERROR;
-        if (!cnet__tick(s->loop, had_error ? tick_socket_error : tick_hang_up, s,
-                        &cnet__socket_ref_ops))
+        if (!cnet__tick(s->loop, tick_hang_up, s, &cnet__socket_ref_ops))
             cnet__log(CNET_LOG_ERROR, "sock#%u out of memory reporting tlsClientError", s->id);
     }
 }
