@@ -124,9 +124,10 @@ struct cnet__tick {
 };
 
 #define CNET__READ_BUF_SIZE (64 * 1024)
-/* read_buf is followed by this much room where TLS decrypts (one record's
- * plaintext), so the ciphertext read into read_buf is lent, not copied. */
-#define CNET__PLAIN_BUF_SIZE (16 * 1024)
+/* read_buf is followed by this much room where TLS decrypts (the plaintext of
+ * the records one read brings, up to four full ones, delivered as one 'data'),
+ * so the ciphertext read into read_buf is lent, not copied. */
+#define CNET__PLAIN_BUF_SIZE (64 * 1024)
 
 /* A function posted to a loop from any thread (cnet_loop_post), queued under post_lock. */
 typedef struct cnet__post cnet__post_t;

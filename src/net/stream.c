@@ -1160,28 +1160,15 @@ void cnet__stream_drop_spare(cnet_socket_t *s)
     }
 }
 
-int cnet__stream_send_reserved(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
-                               cnet_write_cb cb, void *arg)
+/*
+ * Queues in @p w what the kernel did not take of @p len bytes (@p sent: its answer to the
+ * try, 0 if none was made), carrying @p cb, and flushes. As cnet__stream_send_reserved().
+ */
+static int wire_queue_rest(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                           ssize_t sent, cnet_write_cb cb, void *arg)
 {
-    ssize_t sent = 0;
-    int r;
-
-    if (len && may_send_now(s)) {
-        cnet_buf_t buf = {data, len};
-        sent = try_send(s, &buf, 1);
-        if (sent == (ssize_t)len) {
-            r = sent_all(s, cb, arg);
-            if (r >= 0) {
-                spare_put(s, w);
-                return r;
-            }
-            /* No tick for the callback: the reservation carries it through libuv instead. */
-            len = sent = 0;
-        } else if (sent > 0) {
-            cnet__socket_touch(s);
-        }
-    }
     if (sent > 0) {
+        cnet__socket_touch(s);
         data += sent;
         len -= (size_t)sent;
     }
@@ -1200,45 +1187,49 @@ int cnet__stream_send_reserved(cnet_socket_t *s, cnet__wreq_t *w, const char *da
     return 0;
 }
 
+/* The kernel first when it may be written to now: its answer, or 0 when not tried. */
+static ssize_t wire_try(cnet_socket_t *s, const char *data, size_t len)
+{
+    cnet_buf_t buf = {data, len};
+    return len && may_send_now(s) ? try_send(s, &buf, 1) : 0;
+}
+
+int cnet__stream_send_reserved(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                               cnet_write_cb cb, void *arg)
+{
+    ssize_t sent = wire_try(s, data, len);
+    int r;
+
+    if (len && sent == (ssize_t)len) {
+        r = sent_all(s, cb, arg);
+        if (r >= 0) {
+            spare_put(s, w);
+            return r;
+        }
+        /* No tick for the callback: the reservation carries it through libuv instead. */
+        len = sent = 0;
+    }
+    return wire_queue_rest(s, w, data, len, sent, cb, arg);
+}
+
 int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
                             void *arg)
 {
-    ssize_t sent = 0;
+    /* The plain write's fast path: the kernel may take it all, then nothing is copied. */
+    ssize_t sent = wire_try(s, data, len);
     cnet__wreq_t *w;
     int r;
 
-    /* The plain write's fast path: the kernel may take it all, then nothing is copied. */
-    if (len && may_send_now(s)) {
-        cnet_buf_t buf = {data, len};
-        sent = try_send(s, &buf, 1);
-        if (sent == (ssize_t)len) {
-            r = sent_all(s, cb, arg);
-            if (r < 0)
-                cnet__socket_destroy(s, r, "write");
-            return r;
-        }
-        if (sent > 0)
-            cnet__socket_touch(s);
+    if (len && sent == (ssize_t)len) {
+        r = sent_all(s, cb, arg);
+        if (r < 0)
+            cnet__socket_destroy(s, r, "write");
+        return r;
     }
-    if (sent > 0) {
-        data += sent;
-        len -= (size_t)sent;
-    }
-    w = cnet__stream_reserve_wire(s, len);
+    w = cnet__stream_reserve_wire(s, len - (sent > 0 ? (size_t)sent : 0));
     if (!w) {
         cnet__socket_destroy(s, CNET_ENOMEM, "write");
         return CNET_ENOMEM;
     }
-    wire_enqueue(s, w, data, len, cb, arg);
-    if (sent < 0) {
-        w->status = (int)sent;
-        cnet__socket_destroy(s, (int)sent, "write");
-        return (int)sent;
-    }
-    cnet__stream_flush(s);
-    if (s->queued_bytes >= s->hwm) {
-        s->flags |= CNET__S_NEED_DRAIN;
-        return 1;
-    }
-    return 0;
+    return wire_queue_rest(s, w, data, len, sent, cb, arg);
 }

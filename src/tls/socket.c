@@ -194,7 +194,8 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
      */
     for (size_t i = 0; i < nbufs; i++)
         total += bufs[i].len;
-    room = cnet__tls_engine_pending(ts->engine) + total + (total / 16384 + 1) * TLS_RECORD_ROOM;
+    room = cnet__tls_engine_pending(ts->engine) + total +
+           (total / CNET__TLS_RECORD_MAX + 1) * TLS_RECORD_ROOM;
     w = cnet__stream_reserve_wire(s, room);
     if (!w) {
         cnet__stream_dispose_bufs(bufs, nbufs, dispose);
