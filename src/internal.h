@@ -124,9 +124,10 @@ struct cnet__tick {
 };
 
 #define CNET__READ_BUF_SIZE (64 * 1024)
-/* read_buf is followed by this much room where TLS decrypts (one record's
- * plaintext), so the ciphertext read into read_buf is lent, not copied. */
-#define CNET__PLAIN_BUF_SIZE (16 * 1024)
+/* read_buf is followed by this much room where TLS decrypts (the plaintext of
+ * the records one read brings, up to four full ones, delivered as one 'data'),
+ * so the ciphertext read into read_buf is lent, not copied. */
+#define CNET__PLAIN_BUF_SIZE (64 * 1024)
 
 /* A function posted to a loop from any thread (cnet_loop_post), queued under post_lock. */
 typedef struct cnet__post cnet__post_t;
@@ -297,7 +298,8 @@ typedef struct cnet__onread cnet__onread_t;
  */
 typedef struct cnet__transport {
     cnet__wreq_t *held_head, *held_tail;
-    bool releasing; /* cnet__stream_release_held() is writing them, in order */
+    cnet__wreq_t *spare; /* a finished wire request kept for the next (stream.c) */
+    bool releasing;      /* cnet__stream_release_held() is writing them, in order */
 } cnet__transport_t;
 
 /*
@@ -426,18 +428,26 @@ int cnet__stream_hold(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs, cn
                       cnet_write_cb cb, void *arg);
 /* Writes the held writes again, in order, through cnet__tls_sock_write. */
 void cnet__stream_release_held(cnet_socket_t *s);
-/* Queues @p len bytes of wire data (the caller fills *dst at once) carrying @p cb, then the
- * caller calls cnet__stream_flush. Returns 1 past the highWaterMark, 0, or CNET_ENOMEM. */
-int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst);
+/*
+ * A request able to carry @p len bytes of wire data, reserved before the transport commits to
+ * a write (so that out of memory refuses it with nothing changed): the transport's spare when
+ * it is large enough, so steady traffic allocates nothing. NULL: out of memory. Not queued:
+ * cnet__stream_send_reserved() takes it.
+ */
+cnet__wreq_t *cnet__stream_reserve_wire(cnet_socket_t *s, size_t len);
+/* Sends @p len bytes (at most the size reserved) carrying @p cb through the reservation @p w:
+ * straight to the kernel when nothing is queued (then @p w becomes the spare again), what the
+ * kernel did not take copied into @p w and queued. Returns 1 past the highWaterMark, 0, or a
+ * negative code once the socket was destroyed for it (a send error). */
+int cnet__stream_send_reserved(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                               cnet_write_cb cb, void *arg);
+/* Frees the transport's spare request (trim, and the end of the transport). */
+void cnet__stream_drop_spare(cnet_socket_t *s);
 /* Sends @p len bytes of wire data carrying @p cb: straight to the kernel when nothing is queued
  * (as a plain write), the rest copied into the queue. Returns 1 past the highWaterMark, 0, or a
  * negative code once the socket was destroyed for it (out of memory, a send error). */
 int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
                             void *arg);
-/* Shrinks the request queue_wire() just queued (the tail, not flushed yet) to @p len bytes,
- * at most its size; @p drain_before: whether 'drain' was due before it. Returns 0, or 1 at
- * the high water mark (as queue_wire()). */
-int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before);
 void cnet__stream_dispose_bufs(const cnet_buf_t *bufs, size_t nbufs, cnet_free_fn dispose);
 
 /* TLS sockets (src/tls/socket.c; stubs in none.c). Called only when CNET__S_TLS is set. */

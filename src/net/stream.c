@@ -50,6 +50,7 @@ struct cnet__wreq {
     uint32_t nbufs;
     uint32_t first;  /* first buffer with bytes left */
     size_t len;      /* bytes left */
+    size_t cap;      /* a wire request: the room of its inline bytes; else 0 */
     int status;      /* set when the write failed or was cancelled */
     uv_buf_t bufs[]; /* then orig[], then copied bytes */
 };
@@ -133,6 +134,7 @@ static cnet__wreq_t *wreq_new(const cnet_buf_t *bufs, size_t nbufs, size_t skip,
     w->next = NULL;
     w->first = 0;
     w->len = total;
+    w->cap = 0;
     w->status = 0;
     return w;
 }
@@ -145,6 +147,27 @@ static void enqueue(cnet_socket_t *s, cnet__wreq_t *w)
         s->wq_head = w;
     s->wq_tail = w;
     s->queued_bytes += w->len;
+}
+
+/*
+ * A finished request: a wire request becomes the transport's spare (the larger of two is
+ * kept), so that steady TLS traffic reserves its requests without allocating; any other
+ * is freed. The transport gives the spare back when it trims (cnet__stream_drop_spare).
+ */
+static void spare_put(cnet_socket_t *s, cnet__wreq_t *w)
+{
+    cnet__transport_t *t = s->tls;
+
+    if (w->cap && t && !(s->flags & CNET__S_DESTROYED)) {
+        if (t->spare && t->spare->cap >= w->cap) {
+            cnet__free(w);
+            return;
+        }
+        cnet__free(t->spare);
+        t->spare = w;
+        return;
+    }
+    cnet__free(w);
 }
 
 /* ---- writing ------------------------------------------------------------ */
@@ -175,7 +198,7 @@ static void batch_done(cnet__wbatch_t *b, int status)
         wreq_dispose(w);
         if (w->cb)
             w->cb(s, code, w->arg);
-        cnet__free(w);
+        spare_put(s, w);
     }
     cnet__free(b);
     if (!(s->flags & CNET__S_DESTROYED)) {
@@ -1074,17 +1097,32 @@ void cnet__stream_release_held(cnet_socket_t *s)
     }
 }
 
-int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void *arg, char **dst)
+/* A wire request with room for @p cap bytes, unqueued, carrying nothing yet; NULL: no memory. */
+static cnet__wreq_t *wire_new(size_t cap)
 {
-    cnet__wreq_t *w = cnet__malloc(sizeof *w + sizeof(uv_buf_t) + len);
+    cnet__wreq_t *w;
 
+    if (cap > SIZE_MAX - sizeof *w - sizeof(uv_buf_t))
+        return NULL;
+    w = cnet__malloc(sizeof *w + sizeof(uv_buf_t) + cap);
     if (!w)
-        return CNET_ENOMEM;
-    *dst = (char *)(w->bufs + 1);
-    w->bufs[0] = buf_init(*dst, len);
+        return NULL;
     w->nbufs = 1;
     w->orig = NULL;
     w->dispose = NULL;
+    w->cap = cap;
+    return w;
+}
+
+/* Queues @p w carrying the @p len bytes at @p data (copied into it) and @p cb. */
+static void wire_enqueue(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                         cnet_write_cb cb, void *arg)
+{
+    char *dst = (char *)(w->bufs + 1);
+
+    if (len)
+        memcpy(dst, data, len);
+    w->bufs[0] = buf_init(dst, len);
     w->next = NULL;
     w->first = 0;
     w->len = len;
@@ -1092,63 +1130,106 @@ int cnet__stream_queue_wire(cnet_socket_t *s, size_t len, cnet_write_cb cb, void
     w->cb = cb;
     w->arg = arg;
     enqueue(s, w);
+}
+
+/* Whether the kernel may be written to now: nothing queued, connected, not corked. */
+static inline bool may_send_now(const cnet_socket_t *s)
+{
+    return !s->wq_head && !s->inflight && !s->corked &&
+           (s->flags & (CNET__S_CONNECTED | CNET__S_HANDLE)) ==
+               (CNET__S_CONNECTED | CNET__S_HANDLE);
+}
+
+cnet__wreq_t *cnet__stream_reserve_wire(cnet_socket_t *s, size_t len)
+{
+    cnet__transport_t *t = s->tls;
+    cnet__wreq_t *w = t ? t->spare : NULL;
+
+    if (w && w->cap >= len) {
+        t->spare = NULL;
+        return w;
+    }
+    return wire_new(len);
+}
+
+void cnet__stream_drop_spare(cnet_socket_t *s)
+{
+    if (s->tls) {
+        cnet__free(s->tls->spare);
+        s->tls->spare = NULL;
+    }
+}
+
+/*
+ * Queues in @p w what the kernel did not take of @p len bytes (@p sent: its answer to the
+ * try, 0 if none was made), carrying @p cb, and flushes. As cnet__stream_send_reserved().
+ */
+static int wire_queue_rest(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                           ssize_t sent, cnet_write_cb cb, void *arg)
+{
+    if (sent > 0) {
+        cnet__socket_touch(s);
+        data += sent;
+        len -= (size_t)sent;
+    }
+    wire_enqueue(s, w, data, len, cb, arg);
+    if (sent < 0) {
+        /* The peer is gone (EPIPE, ECONNRESET): this write fails, the socket is destroyed. */
+        w->status = (int)sent;
+        cnet__socket_destroy(s, (int)sent, "write");
+        return (int)sent;
+    }
+    cnet__stream_flush(s);
     if (s->queued_bytes >= s->hwm) {
         s->flags |= CNET__S_NEED_DRAIN;
         return 1;
     }
     return 0;
+}
+
+/* The kernel first when it may be written to now: its answer, or 0 when not tried. */
+static ssize_t wire_try(cnet_socket_t *s, const char *data, size_t len)
+{
+    cnet_buf_t buf = {data, len};
+    return len && may_send_now(s) ? try_send(s, &buf, 1) : 0;
+}
+
+int cnet__stream_send_reserved(cnet_socket_t *s, cnet__wreq_t *w, const char *data, size_t len,
+                               cnet_write_cb cb, void *arg)
+{
+    ssize_t sent = wire_try(s, data, len);
+    int r;
+
+    if (len && sent == (ssize_t)len) {
+        r = sent_all(s, cb, arg);
+        if (r >= 0) {
+            spare_put(s, w);
+            return r;
+        }
+        /* No tick for the callback: the reservation carries it through libuv instead. */
+        len = sent = 0;
+    }
+    return wire_queue_rest(s, w, data, len, sent, cb, arg);
 }
 
 int cnet__stream_write_wire(cnet_socket_t *s, const char *data, size_t len, cnet_write_cb cb,
                             void *arg)
 {
-    ssize_t sent = 0;
-    char *dst;
+    /* The plain write's fast path: the kernel may take it all, then nothing is copied. */
+    ssize_t sent = wire_try(s, data, len);
+    cnet__wreq_t *w;
     int r;
 
-    /* The plain write's fast path: the kernel may take it all, then nothing is copied. */
-    if (len && !s->wq_head && !s->inflight && !s->corked &&
-        (s->flags & (CNET__S_CONNECTED | CNET__S_HANDLE)) == (CNET__S_CONNECTED | CNET__S_HANDLE)) {
-        cnet_buf_t buf = {data, len};
-        sent = try_send(s, &buf, 1);
-        if (sent == (ssize_t)len) {
-            r = sent_all(s, cb, arg);
-            if (r < 0)
-                cnet__socket_destroy(s, r, "write");
-            return r;
-        }
-        if (sent > 0)
-            cnet__socket_touch(s);
-    }
-    r = cnet__stream_queue_wire(s, len - (sent > 0 ? (size_t)sent : 0), cb, arg, &dst);
-    if (r < 0) {
-        cnet__socket_destroy(s, r, "write");
+    if (len && sent == (ssize_t)len) {
+        r = sent_all(s, cb, arg);
+        if (r < 0)
+            cnet__socket_destroy(s, r, "write");
         return r;
     }
-    if (s->wq_tail->len)
-        memcpy(dst, data + (sent > 0 ? sent : 0), s->wq_tail->len);
-    if (sent < 0) {
-        /* The peer is gone (EPIPE, ECONNRESET): this write fails, the socket is destroyed. */
-        s->wq_tail->status = (int)sent;
-        cnet__socket_destroy(s, (int)sent, "write");
-        return (int)sent;
+    w = cnet__stream_reserve_wire(s, len - (sent > 0 ? (size_t)sent : 0));
+    if (!w) {
+        cnet__socket_destroy(s, CNET_ENOMEM, "write");
+        return CNET_ENOMEM;
     }
-    cnet__stream_flush(s);
-    return r;
-}
-
-int cnet__stream_trim_wire(cnet_socket_t *s, size_t len, bool drain_before)
-{
-    cnet__wreq_t *w = s->wq_tail;
-
-    s->queued_bytes -= w->len - len;
-    w->len = len;
-    w->bufs[0].len = len;
-    if (s->queued_bytes >= s->hwm) {
-        s->flags |= CNET__S_NEED_DRAIN;
-        return 1;
-    }
-    if (!drain_before)
-        s->flags &= ~CNET__S_NEED_DRAIN; /* set for the size reserved, not the size used */
-    return 0;
+    return wire_queue_rest(s, w, data, len, sent, cb, arg);
 }

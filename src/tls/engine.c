@@ -780,12 +780,23 @@ int cnet__tls_engine_read(cnet__tls_engine_t *e, void *buf, size_t cap, size_t *
         rc = CNET_EOF;
         goto out;
     }
-    n = SSL_read(e->ssl, buf, cap > INT_MAX ? INT_MAX : (int)cap);
-    if (n > 0) {
-        *nread = (size_t)n;
-        return 0; /* a success leaves the queue as it found it: empty */
+    /* Record after record while they fit: one 'data' (and one echo, one send) per read of
+     * ciphertext instead of one per record. A failure after some plaintext is recorded
+     * (eof, or the failed state) and reported by the next call. */
+    for (;;) {
+        size_t room = cap - *nread;
+        n = SSL_read(e->ssl, (char *)buf + *nread, room > INT_MAX ? INT_MAX : (int)room);
+        if (n <= 0)
+            break;
+        *nread += (size_t)n;
+        if (cap - *nread < CNET__TLS_RECORD_MAX)
+            return 0; /* a success leaves the queue as it found it: empty */
     }
     rc = status_of(e, n);
+    if (*nread) {
+        err_empty();
+        return 0;
+    }
 out:
     err_empty();
     return rc;

@@ -178,48 +178,55 @@ int cnet__tls_sock_write(cnet_socket_t *s, const cnet_buf_t *bufs, size_t nbufs,
     tls_sock_t *ts = TS(s);
     size_t total = 0, room, n;
     bool drain_before = (s->flags & CNET__S_NEED_DRAIN) != 0;
-    char *dst;
+    cnet__wreq_t *w;
+    const char *p;
     int r;
 
     if (!ts->established || (ts->t.held_head && !ts->t.releasing))
         return cnet__stream_hold(s, bufs, nbufs, dispose, cb, arg);
     /*
-     * The request that carries the ciphertext (and the callback) is made first, with room
-     * for what the engine holds plus the records of this write: out of memory, the write
-     * is refused with nothing changed; once the engine took the plaintext, the callback
-     * always runs (with the error, if the socket fails).
+     * The request that carries the ciphertext (and the callback) is reserved first, with room
+     * for what the engine holds plus the records of this write: out of memory, the write is
+     * refused with nothing changed; once the engine took the plaintext, the callback always
+     * runs (with the error, if the socket fails). The ciphertext then goes to the kernel
+     * straight from the engine's buffer; only what the kernel leaves is copied into the
+     * request, and a request the kernel made useless is kept for the next write.
      */
     for (size_t i = 0; i < nbufs; i++)
         total += bufs[i].len;
-    room = cnet__tls_engine_pending(ts->engine) + total + (total / 16384 + 1) * TLS_RECORD_ROOM;
-    r = cnet__stream_queue_wire(s, room, cb, arg, &dst);
-    if (r < 0) {
+    room = cnet__tls_engine_pending(ts->engine) + total +
+           (total / CNET__TLS_RECORD_MAX + 1) * TLS_RECORD_ROOM;
+    w = cnet__stream_reserve_wire(s, room);
+    if (!w) {
         cnet__stream_dispose_bufs(bufs, nbufs, dispose);
-        return r;
+        return CNET_ENOMEM;
     }
     r = 0;
     for (size_t i = 0; i < nbufs && r == 0; i++)
         if (bufs[i].len)
             r = cnet__tls_engine_write(ts->engine, bufs[i].base, bufs[i].len);
     cnet__stream_dispose_bufs(bufs, nbufs, dispose);
-    n = r < 0 ? 0 : cnet__tls_engine_pull(ts->engine, dst, room);
     if (r < 0) {
         /* Cannot happen before end() (writes are refused then): a failed engine, or out of
          * memory. The queued callback gets the error. */
-        cnet__stream_trim_wire(s, 0, drain_before);
-        fail_engine(s, r);
+        cnet__stream_send_reserved(s, w, NULL, 0, cb, arg);
+        if (!(s->flags & CNET__S_DESTROYED))
+            fail_engine(s, r);
         return 0;
     }
-    r = cnet__stream_trim_wire(s, n, drain_before);
+    n = cnet__tls_engine_peek(ts->engine, &p);
+    if (n > room)
+        n = room; /* more than the room (not expected): the rest follows in a request of its own */
+    r = cnet__stream_send_reserved(s, w, p, n, cb, arg);
+    cnet__tls_engine_consume(ts->engine, n); /* sent, copied, or lost with the socket */
+    if (r < 0)
+        return 0; /* destroyed: the callback gets the error */
     if (ts->t.releasing && !drain_before)
         s->flags &= ~CNET__S_NEED_DRAIN; /* its write returned 0 when it was held */
-    if (cnet__tls_engine_pending(ts->engine) == 0) {
-        cnet__stream_flush(s);
+    if (cnet__tls_engine_pending(ts->engine) == 0)
         return r;
-    }
-    /* More than the room (not expected): a second request, which flushes both. */
     n = (size_t)send_pending(s, NULL, NULL);
-    return (int)n < 0 ? 0 : r | (int)n; /* destroyed: the callback gets the error */
+    return (int)n < 0 ? 0 : r | (int)n;
 }
 
 bool cnet__tls_sock_may_shutdown(cnet_socket_t *s)
@@ -449,8 +456,10 @@ static void pump(cnet_socket_t *s)
         }
         break; /* WANT_INPUT, or PAUSED (no SNI hook is installed) */
     }
-    if (!(s->flags & CNET__S_DESTROYED) && ts->established && !s->wq_head && !s->inflight)
+    if (!(s->flags & CNET__S_DESTROYED) && ts->established && !s->wq_head && !s->inflight) {
         cnet__tls_engine_trim(ts->engine);
+        cnet__stream_drop_spare(s);
+    }
 }
 
 static void start_or_fail(cnet_socket_t *s);
@@ -690,6 +699,7 @@ void cnet__tls_sock_free(cnet_socket_t *s)
     /* A socket revived for a new connection drops its TLS state while a pump may still be
      * queued (the tick holds the socket, not this struct). */
     cnet__tick_cancel(s->loop, &ts->pump_tick);
+    cnet__stream_drop_spare(s);
     cnet__tls_engine_free(ts->engine);
     cnet_tls_context_release(ts->ctx);
     cnet__free(ts->servername);

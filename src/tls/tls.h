@@ -210,13 +210,16 @@ int cnet__tls_engine_settle(cnet__tls_engine_t *e);
  */
 int cnet__tls_engine_handshake(cnet__tls_engine_t *e);
 /*
- * Plaintext out: advances the handshake first, then decrypts into @p buf.
- * Returns 0 with *nread > 0, CNET__TLS_WANT_INPUT (*nread 0),
- * CNET__TLS_PAUSED, CNET_EOF once the peer's close_notify arrived, or a
- * negative code. A failed verification with rejectUnauthorized is such a
- * code (CNET_DEPTH_ZERO_SELF_SIGNED_CERT, CNET_ERR_TLS_CERT_ALTNAME_INVALID).
+ * Plaintext out: advances the handshake first, then decrypts into @p buf
+ * record after record while a whole one (CNET__TLS_RECORD_MAX) still fits.
+ * Returns 0 with *nread > 0 (a failure or the end after it comes next call), CNET__TLS_WANT_INPUT
+ * (*nread 0), CNET__TLS_PAUSED, CNET_EOF once the peer's close_notify arrived, or a negative code.
+ * A failed verification with rejectUnauthorized is such a code (CNET_DEPTH_ZERO_SELF_SIGNED_CERT,
+ * CNET_ERR_TLS_CERT_ALTNAME_INVALID).
  */
 int cnet__tls_engine_read(cnet__tls_engine_t *e, void *buf, size_t cap, size_t *nread);
+/* The most plaintext one TLS record carries. */
+#define CNET__TLS_RECORD_MAX 16384
 /*
  * Plaintext in: encrypted whole into the outgoing BIO (records of 16 KiB).
  * Only once established: before, CNET_ERR_TLS_INVALID_STATE. After
