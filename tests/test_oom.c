@@ -18,6 +18,13 @@
  *   server B  pipe(B, B, end) (the echo server of the seeds); the server is
  *             closed with its connections active, getConnections once more
  *
+ * A run may also complete despite its failure where cnet degrades on purpose
+ * (a Unix socket's cached endpoint names: asked of the kernel instead).
+ *
+ * Then a regression (both transports): the socket of an accepted connection
+ * cannot be allocated; the server reports 'error' ENOMEM (accept) and goes on
+ * serving, that connection and the next (it used to stop polling for good).
+ *
  * CNET_OOM_N=n runs from n on, CNET_OOM_ONLY=tcp|unix one transport, CNET_OOM_VERBOSE=1
  * prints each run's errors.
  * Under valgrind (CNET_TEST_TIMEOUT_MULTIPLIER) every k-th N only.
@@ -26,6 +33,9 @@
 
 #include <cnet/uv.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <uv.h>
 
 #include "fail_alloc.h"
@@ -520,6 +530,111 @@ static void oom_loop(int transport, long stride)
             transport_names[transport], runs, stride, stride == 1 ? "st" : "th", completed);
 }
 
+/* ---- regression: out of memory at accept ----------------------------------------- */
+
+typedef struct held {
+    int errors, connections, listening, port;
+    uv_timer_t deadline;
+    bool hung;
+} held_t;
+
+static void held_srv(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
+{
+    held_t *h = arg;
+    cnet_address_t a;
+
+    if (ev->type == CNET_EVENT_LISTENING) {
+        ASSERT_OK(cnet_server_address(srv, &a));
+        h->port = a.port;
+        h->listening = 1;
+    } else if (ev->type == CNET_EVENT_ERROR) {
+        ASSERT_ERR(CNET_ENOMEM, ev->error->code);
+        ASSERT_STR_EQ("accept", ev->error->syscall);
+        h->errors++;
+    } else if (ev->type == CNET_EVENT_CONNECTION) {
+        h->connections++;
+        cnet_socket_destroy(ev->connection);
+    }
+}
+
+static void held_deadline(uv_timer_t *t)
+{
+    ((held_t *)t->data)->hung = true;
+}
+
+static int raw_connect(int transport, int port)
+{
+    int fd = socket(transport == T_UNIX ? AF_UNIX : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc;
+
+    ASSERT(fd >= 0);
+    if (transport == T_UNIX) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        ASSERT(strlen(sock_path) < sizeof sun.sun_path);
+        memcpy(sun.sun_path, sock_path, strlen(sock_path));
+        rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    } else {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+        sin.sin_port = htons((uint16_t)port);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+    }
+    if (rc != 0)
+        TEST_FAIL_("[%s] connect: %s", test_phase_, strerror(errno));
+    return fd;
+}
+
+/*
+ * The socket of an accepted connection cannot be allocated: the server reports 'error'
+ * ENOMEM (accept) and keeps serving: that connection a moment later, and the next ones. It
+ * used to return with the fd still held by libuv, which then never polled the listener again.
+ */
+static void test_accept_enomem(int transport)
+{
+    static const cnet_event_type_t evs[] = {CNET_EVENT_LISTENING, CNET_EVENT_ERROR,
+                                            CNET_EVENT_CONNECTION};
+    cnet_loop_t *loop;
+    cnet_server_t *srv;
+    held_t h = {0};
+    int fd1, fd2;
+
+    test_set_phase(transport == T_UNIX ? "accept enomem unix" : "accept enomem tcp");
+    ASSERT_OK(cnet_loop_new(&loop));
+    ASSERT_OK(cnet_server_new(loop, NULL, &srv));
+    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
+        ASSERT_OK(cnet_server_on(srv, evs[i], held_srv, &h));
+    if (transport == T_UNIX)
+        ASSERT_OK(cnet_server_listen_path(srv, sock_path, NULL, NULL));
+    else
+        ASSERT_OK(cnet_server_listen(srv, 0, "127.0.0.1", NULL, NULL));
+    while (!h.listening)
+        uv_run(cnet_loop_get_uv(loop), UV_RUN_ONCE);
+    ASSERT_OK(uv_timer_init(cnet_loop_get_uv(loop), &h.deadline));
+    h.deadline.data = &h;
+    ASSERT_OK(uv_timer_start(&h.deadline, held_deadline,
+                             (uint64_t)(2000 * test_timeout_multiplier()), 0));
+
+    fd1 = raw_connect(transport, h.port);
+    fail_alloc_arm(1); /* the next allocation is the accepted socket's */
+    while (!h.errors && !h.hung)
+        uv_run(cnet_loop_get_uv(loop), UV_RUN_ONCE);
+    ASSERT(fail_alloc_hit());
+    fail_alloc_arm(0);
+    ASSERT_EQ(1, h.errors);
+    fd2 = raw_connect(transport, h.port);
+    while (h.connections < 2 && !h.hung)
+        uv_run(cnet_loop_get_uv(loop), UV_RUN_ONCE);
+    if (h.connections < 2)
+        TEST_FAIL_("[%s] %d of 2 connections served after the failure", test_phase_, h.connections);
+    uv_close((uv_handle_t *)&h.deadline, NULL);
+    cnet_server_destroy(srv);
+    ASSERT_OK(cnet_loop_run(loop));
+    ASSERT_OK(cnet_loop_close(loop));
+    close(fd1);
+    close(fd2);
+    ASSERT_EQ(0, fail_alloc_live());
+}
+
 int main(void)
 {
     char dir[] = "/tmp/cnet-oom-XXXXXX";
@@ -549,6 +664,8 @@ int main(void)
                 fail_alloc_count());
         oom_loop(t, stride);
     }
+    test_accept_enomem(T_TCP);
+    test_accept_enomem(T_UNIX);
     fprintf(stderr, "oom: %ld runs ended in ENOMEM, %ld in another code\n", n_enomem, n_other);
     rmdir(dir);
     printf("ok\n");

@@ -258,6 +258,23 @@ static bool is_blocked(cnet_server_t *srv, cnet_socket_t *s)
     return true;
 }
 
+static int pause_timer_start(cnet_server_t *srv, unsigned msecs);
+
+/*
+ * No memory for the socket of a connection libuv accepted for us. libuv keeps
+ * that fd and stops polling the listener until uv_accept() is called, so a
+ * plain return would leave the server deaf for good (test_oom found it). Hold
+ * it as pause() does and try again shortly: memory may be back by then, the
+ * next connections wait in the kernel's backlog meanwhile, and nothing spins.
+ */
+static void hold_for_memory(cnet_server_t *srv)
+{
+    srv->flags |= SRV_HELD; /* taken by on_pause_end() */
+    if (pause_timer_start(srv, 100) != 0)
+        cnet__log(CNET_LOG_ERROR, "srv#%u out of memory: not accepting until the next pause()",
+                  srv->id);
+}
+
 /* Takes the connection libuv accepted for us and emits 'connection' (or 'drop'). */
 static void accept_one(cnet_server_t *srv)
 {
@@ -271,6 +288,7 @@ static void accept_one(cnet_server_t *srv)
     so.high_water_mark = srv->opts.high_water_mark;
     if (cnet__socket_alloc(srv->loop, &so, &s) != 0) {
         report_error(srv, CNET_ENOMEM, "accept", CNET__MSG_PLAIN);
+        hold_for_memory(srv);
         return;
     }
     if (srv->flags & SRV_PIPE) {
@@ -388,16 +406,11 @@ static void pause_stop(cnet_server_t *srv)
     srv->flags &= ~(SRV_PAUSED | SRV_HELD);
 }
 
-int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
+/* (Re)starts the pause timer, made on first use; on_pause_end() accepts a held connection. */
+static int pause_timer_start(cnet_server_t *srv, unsigned msecs)
 {
     int err;
 
-    if (!srv)
-        return CNET_ERR_INVALID_ARG_TYPE;
-    if (!(srv->flags & SRV_LISTENING))
-        return CNET_ERR_SERVER_NOT_RUNNING;
-    if (srv->flags & SRV_PAUSED)
-        return 0; /* Node v0.6: "We're already paused." */
     if (!srv->pause_timer) {
         uv_timer_t *t = cnet__malloc(sizeof *t);
         if (!t)
@@ -413,8 +426,21 @@ int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
         srv->pause_timer = t;
     }
     err = uv_timer_start(srv->pause_timer, on_pause_end, msecs ? msecs : 1000, 0);
-    if (err)
-        return cnet__err_from_uv(err);
+    return err ? cnet__err_from_uv(err) : 0;
+}
+
+int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
+{
+    int err;
+
+    if (!srv)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!(srv->flags & SRV_LISTENING))
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (srv->flags & SRV_PAUSED)
+        return 0; /* Node v0.6: "We're already paused." */
+    if ((err = pause_timer_start(srv, msecs)) != 0)
+        return err;
     srv->flags |= SRV_PAUSED;
     return 0;
 }
