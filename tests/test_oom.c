@@ -389,8 +389,10 @@ static void server_cb(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
             get_connections(r);
         break;
     case CNET_EVENT_ERROR:
+        /* Not the end: a server goes on after an error of accept (the connection waits). */
         note_code(r, "server 'error'", ev->error->code);
-        fail_all(r);
+        if (!ev->error->syscall || strcmp(ev->error->syscall, "accept") != 0)
+            fail_all(r);
         break;
     case CNET_EVENT_CLOSE:
         r->srv_closed = true;
