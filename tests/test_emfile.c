@@ -12,6 +12,12 @@
  *            close(true); nothing leaks (the counting allocator is back at
  *            zero, nothing alive); once descriptors free up, connect works.
  *
+ *   no reserve  libuv's own reserve descriptor gone (a listen_fd() made with
+ *            every descriptor taken): libuv reported EMFILE and called again
+ *            at once, forever (an accept spin: a million 'error' events in one
+ *            poll); cnet now sheds the waiting connections with a spare of
+ *            its own: one 'error' EMFILE per burst, no spin, recovery.
+ *
  * Node's side, checked by hand (`ulimit -n 40` in a child, its descriptors
  * filled with /dev/null): pending connections see EOF, the server emits
  * nothing and serves new clients after; net.connect() emits 'error'
@@ -103,8 +109,10 @@ static void server_cb(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
         c->connections++;
         ASSERT_OK(cnet_socket_on(ev->connection, CNET_EVENT_DATA, accepted_data, c));
     } else if (ev->type == CNET_EVENT_ERROR) {
-        fprintf(stderr, "[%s] server 'error': %s\n", test_phase_, ev->error->message);
-        c->srv_errors++;
+        if (c->srv_errors++ < 3)
+            fprintf(stderr, "[%s] server 'error': %s\n", test_phase_, ev->error->message);
+        if (c->srv_errors > 1000) /* libuv calls again at once while connections wait */
+            TEST_FAIL_("[%s] accept spin: %d 'error' events", test_phase_, c->srv_errors);
     } else if (ev->type == CNET_EVENT_LISTENING) {
         cnet_address_t a;
         ASSERT_OK(cnet_server_address(srv, &a));
@@ -333,6 +341,70 @@ static void test_accept(void)
     ctx_close(&c);
 }
 
+/*
+ * libuv's reserve descriptor is gone (here: none was left when the loop's
+ * first stream was made, the listen_fd() of a socket made earlier; also a
+ * worker thread can take it before libuv reopens it). libuv then reports
+ * EMFILE and calls again at once while connections wait; cnet sheds them
+ * with its own spare (taken at cnet_server_new()): one 'error' EMFILE
+ * (accept) per burst, no spin, and the server serves once descriptors free up.
+ */
+static void test_no_libuv_reserve(void)
+{
+    cnet_server_opts_t so = CNET_SERVER_OPTS_INIT;
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t len = sizeof sin;
+    int fds[KNOCKERS], lfd;
+    bool done[KNOCKERS] = {false};
+    int closed = 0;
+    uint64_t t0;
+    ctx_t c;
+
+    test_set_phase("no libuv reserve");
+    memset(&c, 0, sizeof c);
+    ASSERT_OK(cnet_loop_new(&c.loop));
+    ASSERT_OK(uv_check_init(cnet_loop_get_uv(c.loop), &c.check));
+    c.check.data = &c;
+    ASSERT_OK(uv_check_start(&c.check, on_iteration));
+    uv_unref((uv_handle_t *)&c.check);
+    ASSERT_OK(cnet_server_new(c.loop, &so, &c.srv));
+    ASSERT_OK(cnet_server_on(c.srv, CNET_EVENT_CONNECTION, server_cb, &c));
+    ASSERT_OK(cnet_server_on(c.srv, CNET_EVENT_ERROR, server_cb, &c));
+    lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT(lfd >= 0);
+    ASSERT_EQ(0, bind(lfd, (struct sockaddr *)&sin, sizeof sin));
+    ASSERT_EQ(0, listen(lfd, 16));
+    ASSERT_EQ(0, getsockname(lfd, (struct sockaddr *)&sin, &len));
+    c.port = ntohs(sin.sin_port);
+    for (int i = 0; i < KNOCKERS; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        ASSERT(fds[i] >= 0);
+    }
+    fill_fds();
+    ASSERT_OK(cnet_server_listen_fd(c.srv, lfd, NULL, NULL));
+    knock(&c, fds);
+    t0 = uv_hrtime();
+    while ((closed = knocked_closed(fds, done)) < KNOCKERS &&
+           uv_hrtime() - t0 < 3000000000ull * test_timeout_multiplier())
+        run_for(&c, 20);
+    run_for(&c, 100);
+    fprintf(stderr,
+            "emfile no libuv reserve: %d of %d knockers closed, %d 'error' events, %lu loop "
+            "iterations\n",
+            closed, KNOCKERS, c.srv_errors, c.iterations);
+    ASSERT_EQ(KNOCKERS, closed);
+    ASSERT(c.srv_errors >= 1 && c.srv_errors <= KNOCKERS);
+    ASSERT(c.iterations <= 200);
+    ASSERT_EQ(0, c.connections);
+    free_fds();
+    for (int i = 0; i < KNOCKERS; i++)
+        close(fds[i]);
+    echo_works(&c);
+    ASSERT_EQ(1, c.connections);
+    ctx_close(&c);
+}
+
 /* ---- connect ---------------------------------------------------------------------- */
 
 static void test_connect(void)
@@ -405,6 +477,8 @@ int main(void)
         test_connect();
         unlink(sock_path);
     }
+    transport = T_TCP;
+    test_no_libuv_reserve();
 #if EMFILE_TLS
     cnet_tls_context_release(server_ctx);
     cnet_tls_context_release(client_ctx);
