@@ -175,6 +175,10 @@ struct cnet_loop_s {
     cnet__post_t *post_head, *post_tail; /* under post_lock */
     bool post_closed;                    /* under post_lock: cnet_loop_close() ran */
     atomic_int xrefs;                    /* the struct's memory: 1 until close, + retains */
+    /* A spare descriptor for EMFILE at accept when libuv's own is gone (net/server.c):
+     * reserve_fd is open iff has_reserve (the struct is calloc'd: fd 0 is a real fd). */
+    int reserve_fd;
+    bool has_reserve;
 };
 
 /* Queues @p fn; @p obj is retained through @p ops until fn has run. */

@@ -34,11 +34,26 @@
  *                    only after a write returned 1; 'timeout', 'frame' and
  *                    'lookup' only when asked for; a server's 'close' after
  *                    the 'close' of its connections, 'listening' before
- *                    'connection', no 'connection' after close()
+ *                    'connection', no 'connection' after close(); one
+ *                    'connectionAttempt' open at a time, each closed by its
+ *                    'connectionAttemptFailed' (with an error),
+ *                    'connectionAttemptTimeout' (only of the blackhole below)
+ *                    or 'connect', none after 'connect' (after a destroy only a
+ *                    Happy Eyeballs attempt's ECANCELED failure, as node);
+ *                    'drop' only with maxConnections, with its endpoints and
+ *                    reason; no socket event on a server and no server or
+ *                    channel event on a socket
  *   [return-codes]   the documented codes of invalid arguments and states
  *   [nothing-alive]  after the drain: cnet_loop_alive() == 0,
  *                    cnet_loop_close() == 0, and every allocation cnet made is
  *                    freed (a counting allocator)
+ *
+ * The operations run inside every event cnet.h defines for sockets and servers
+ * (issue 12: destroy / end / close / off / on from inside each), 'message' (a
+ * channel's) aside; the last line of a run counts each event, so one that never
+ * came shows as 0. 'connectionAttemptTimeout' comes from Happy Eyeballs connects
+ * to [127.0.0.2, 127.0.0.1] through a custom lookup, where 127.0.0.2 at the
+ * server's port is a listener with a full accept queue (it never answers).
  *
  * plus ASan/UBSan/LeakSanitizer in the sanitizer build (make asan, make
  * chaos). The PRNG is splitmix64; every object has its own stream derived
@@ -277,6 +292,9 @@ struct sockrec {
     bool ended_by_us;
     int n_connect, n_ready, n_end, n_finish, n_error, n_close;
     int n_secure, n_secure_connect;
+    int n_attempts;    /* 'connectionAttempt' events this life */
+    bool eyeballs;     /* this life's connect went through hole_lookup() */
+    bool attempt_open; /* a 'connectionAttempt' without its failed/timeout/connect yet */
     bool drain_due;
     int last_ev;
     int told_destroyed; /* events after destroy reported (once per life) */
@@ -294,6 +312,7 @@ struct srvrec {
     bool allow_half_open;
     bool tls;       /* a TLS server (tls.createServer) */
     bool ever_path; /* has listened on a Unix path */
+    bool ever_max;  /* maxConnections was set > 0: 'drop' may come */
     int my_retains;
     bool destroyed;
     bool open, in_close, freed;
@@ -640,6 +659,8 @@ static void sock_new_life(sockrec_t *r)
     r->connecting = r->by_name = r->ended_by_us = false;
     r->n_connect = r->n_ready = r->n_end = r->n_finish = r->n_error = r->n_close = 0;
     r->n_secure = r->n_secure_connect = 0;
+    r->n_attempts = 0;
+    r->attempt_open = r->eyeballs = false;
     r->drain_due = false;
     r->last_ev = -1;
     r->told_destroyed = 0;
@@ -1048,9 +1069,12 @@ static void sock_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
                   item, r->life, r->hist);
         return;
     }
-    /* Once destroyed, only 'error' and 'close' (and 'ready' right after 'connect', as in Node). */
+    /* Once destroyed, only 'error' and 'close' (and 'ready' right after 'connect', and a Happy
+     * Eyeballs attempt's 'connectionAttemptFailed' ECANCELED, as in Node). */
     if (ev->type != CNET_EVENT_ERROR && ev->type != CNET_EVENT_CLOSE &&
         !(ev->type == CNET_EVENT_READY && r->last_ev == CNET_EVENT_CONNECT) &&
+        !(ev->type == CNET_EVENT_CONNECTION_ATTEMPT_FAILED && r->attempt_open && r->by_name &&
+          ev->error && ev->error->code == CNET_ECANCELED) &&
         API(cnet_socket_is_destroyed(s)) && !r->told_destroyed++)
         violation("events", "sock#%u emitted '%s' after it was destroyed (events: %s)%s", r->id,
                   item, r->hist,
@@ -1068,6 +1092,39 @@ static void sock_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
             violation("events", "sock#%u 'connect' without an accepted connect()", r->id);
         if (r->n_connect++)
             violation("events", "sock#%u second 'connect' in one life", r->id);
+        if (!r->attempt_open)
+            violation("events", "sock#%u 'connect' without a 'connectionAttempt' (events: %s)",
+                      r->id, r->hist);
+        r->attempt_open = false;
+        break;
+    case CNET_EVENT_CONNECTION_ATTEMPT:
+        if (!r->connecting)
+            violation("events", "sock#%u 'connectionAttempt' without an accepted connect()", r->id);
+        if (r->n_connect)
+            violation("events", "sock#%u 'connectionAttempt' after 'connect'", r->id);
+        if (r->attempt_open)
+            violation("events", "sock#%u 'connectionAttempt' while one is open (events: %s)", r->id,
+                      r->hist);
+        if (!ev->address)
+            violation("events", "sock#%u 'connectionAttempt' without an address", r->id);
+        else
+            touch_bytes(ev->address, strlen(ev->address));
+        r->n_attempts++;
+        r->attempt_open = true;
+        break;
+    case CNET_EVENT_CONNECTION_ATTEMPT_FAILED:
+    case CNET_EVENT_CONNECTION_ATTEMPT_TIMEOUT:
+        if (!r->attempt_open)
+            violation("events", "sock#%u '%s' without an open 'connectionAttempt' (events: %s)",
+                      r->id, item, r->hist);
+        if (ev->type == CNET_EVENT_CONNECTION_ATTEMPT_FAILED)
+            check_error_ev("sock", r->id, ev);
+        else if (!r->eyeballs || strcmp(ev->address ? ev->address : "", "127.0.0.2") != 0)
+            violation("events", "sock#%u 'connectionAttemptTimeout' of %s, not the blackhole",
+                      r->id, ev->address ? ev->address : "(none)");
+        if (!ev->address)
+            violation("events", "sock#%u '%s' without an address", r->id, item);
+        r->attempt_open = false;
         break;
     case CNET_EVENT_READY:
         if (r->n_ready++ >= r->n_connect)
@@ -1146,6 +1203,7 @@ static void sock_ev(cnet_socket_t *s, const cnet_event_t *ev, void *arg)
     case CNET_EVENT_DROP:
     case CNET_EVENT_SECURE_CONNECTION:
     case CNET_EVENT_TLS_CLIENT_ERROR:
+    case CNET_EVENT_MESSAGE: /* a channel's */
         violation("events", "sock#%u got server event '%s'", r->id, item);
         break;
     default:
@@ -1244,6 +1302,12 @@ static void srv_ev(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
         maybe_ops(&sr->rng, sr, NULL);
         break;
     case CNET_EVENT_DROP:
+        if (!r->ever_max)
+            violation("events", "srv#%u 'drop' without maxConnections", r->id);
+        if (!ev->reason || strcmp(ev->reason, "maxConnections") != 0)
+            violation("events", "srv#%u 'drop' for %s", r->id, ev->reason ? ev->reason : "(none)");
+        if (!ev->local || !ev->remote)
+            violation("events", "srv#%u 'drop' without its endpoints", r->id);
         break;
     case CNET_EVENT_SECURE_CONNECTION:
     case CNET_EVENT_TLS_CLIENT_ERROR: {
@@ -1289,6 +1353,14 @@ static void srv_ev(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
     case CNET_EVENT_DRAIN:
     case CNET_EVENT_TIMEOUT:
     case CNET_EVENT_FRAME:
+    case CNET_EVENT_CONNECTION_ATTEMPT:
+    case CNET_EVENT_CONNECTION_ATTEMPT_FAILED:
+    case CNET_EVENT_CONNECTION_ATTEMPT_TIMEOUT:
+    case CNET_EVENT_SECURE:
+    case CNET_EVENT_SECURE_CONNECT:
+    case CNET_EVENT_SESSION:
+    case CNET_EVENT_KEYLOG:
+    case CNET_EVENT_MESSAGE:
         violation("events", "srv#%u got socket event '%s'", r->id, item);
         break;
     default:
@@ -1469,6 +1541,7 @@ static void op_new_server(rng_t *g, sockrec_t *cs, srvrec_t *cv)
     r = srv_record(srv, with_opts && o.allow_half_open);
     ASSERT(r != NULL);
     r->tls = with_opts && o.tls;
+    r->ever_max = with_opts && o.max_connections > 0;
     if (t) {
         t->srv = r;
         tok_settle(t, 0, EXP_ANY);
@@ -1548,6 +1621,7 @@ static void op_server_misc(rng_t *g, sockrec_t *cs, srvrec_t *cv)
         if (r->ever_path && max > 0 && (cfg.skip & KNOWN_UNIX_ADDRESS_UNINIT))
             max = 0; /* see op_listen_on() */
         ret = API(cnet_server_set_max_connections(r->srv, max));
+        r->ever_max |= ret == 0 && max > 0;
         trace("#%u srv#%u set_max_connections(%d) -> %lld", C.ops_done, r->id, max, ret);
         /* node takes any number; cnet refuses a negative one today */
         if (max >= 0 ? ret != 0 : ret > 0)
@@ -1670,9 +1744,61 @@ typedef struct {
     const char *path;
     char pathbuf[160];
     bool by_name;
-    bool tls;   /* a TLS server */
-    int expect; /* 1: unknown (0 or an event later), else the code */
+    bool eyeballs; /* Happy Eyeballs through a blackhole: hole_lookup() */
+    bool tls;      /* a TLS server */
+    int expect;    /* 1: unknown (0 or an event later), else the code */
 } target_t;
+
+/*
+ * 'connectionAttemptTimeout' on loopback: a listener on 127.0.0.2 at a server's port whose
+ * accept queue is full never answers a SYN, so a Happy Eyeballs connect to
+ * [127.0.0.2, 127.0.0.1] times out on the first attempt and reaches the server with the
+ * second. The descriptors stay open until the process exits (like cfg.closed_port).
+ */
+static struct {
+    int port;
+} holes[64];
+static unsigned nholes;
+
+static bool hole_for(int port)
+{
+    struct sockaddr_in sa;
+    int fd;
+
+    for (unsigned i = 0; i < nholes; i++)
+        if (holes[i].port == port)
+            return true;
+    if (nholes == sizeof holes / sizeof holes[0])
+        return false;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(0x7f000002);
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 1) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    for (int i = 0; i < 2; i++) { /* backlog 1 holds two: then Linux drops SYNs */
+        int f = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (f < 0 || connect(f, (struct sockaddr *)&sa, sizeof sa) != 0)
+            TEST_FAIL_("blackhole connect: %s", strerror(errno));
+    }
+    holes[nholes++].port = port;
+    return true;
+}
+
+static void hole_lookup(cnet_lookup_req_t *req, const char *host, const cnet_lookup_info_t *info,
+                        void *arg)
+{
+    cnet_address_t a[2] = {{"127.0.0.2", 0, 4}, {"127.0.0.1", 0, 4}};
+    (void)host;
+    (void)info;
+    (void)arg;
+    if (API(cnet_lookup_done(req, 0, a, 2)) != 0)
+        violation("return-codes", "cnet_lookup_done() refused an answer");
+}
 
 static void pick_target(rng_t *g, target_t *tg)
 {
@@ -1696,6 +1822,9 @@ static void pick_target(rng_t *g, target_t *tg)
             if (rng_chance(g, 15)) {
                 tg->host = "localhost";
                 tg->by_name = true;
+            } else if (rng_chance(g, 8) && hole_for(s->port)) {
+                tg->host = "hole.invalid"; /* never looked up: hole_lookup() answers */
+                tg->by_name = tg->eyeballs = true;
             }
         }
     } else if (k < 85) {
@@ -1745,6 +1874,12 @@ static void fill_connect_opts(rng_t *g, const target_t *tg, cnet_connect_opts_t 
     o->no_delay = rng_chance(g, 30);
     o->keep_alive = rng_chance(g, 15);
     o->allow_half_open = rng_chance(g, 25);
+    if (tg->eyeballs) {
+        o->lookup = hole_lookup;
+        o->family = 0;
+        o->auto_select_family = 1;
+        o->auto_select_family_attempt_timeout_ms = 10;
+    }
 }
 
 /* The result of a connect() on record @p r (new or reused). */
@@ -1766,6 +1901,7 @@ static void connect_result(sockrec_t *r, long long ret, const target_t *tg,
         sock_new_life(r);
     r->connecting = true;
     r->by_name = tg->by_name;
+    r->eyeballs = tg->eyeballs;
     r->unix_sock = tg->path != NULL;
     if (o && o->timeout_ms)
         r->ever_timeout = true;
@@ -1780,7 +1916,8 @@ static long long do_connect(rng_t *g, sockrec_t *r, const target_t *tg, cnet_con
     unsigned v = rng_below(g, 3);
     cnet_socket_cb cb = t ? xl_sock : NULL;
 
-    if (v == 0 || tg->expect == CNET_ERR_INVALID_IP_ADDRESS || (tg->host && !*tg->host))
+    if (v == 0 || tg->expect == CNET_ERR_INVALID_IP_ADDRESS || (tg->host && !*tg->host) ||
+        tg->eyeballs)
         return API(cnet_socket_connect_opts(r->s, o, cb, t));
     if (tg->path)
         return API(cnet_socket_connect_path(r->s, tg->path, cb, t));
@@ -1881,7 +2018,7 @@ static void op_new_client(rng_t *g, sockrec_t *cs, srvrec_t *cv)
         connect_result(r, 0, &tg, &o, t, true, false);
         return;
     }
-    if (how < 8 || tg.expect != 1) {
+    if (how < 8 || tg.expect != 1 || tg.eyeballs) {
         ret = API(cnet_create_connection(rng_chance(g, 50) ? C.loop : NULL, &o, t ? xl_sock : NULL,
                                          t, &s));
     } else {
@@ -3536,7 +3673,7 @@ int main(int argc, char **argv)
                     " (%lu ops: %lu writes accepted, %lu rejected; %lu events, %lu callbacks)",
                     stats.ops, stats.accepted, stats.rejected, stats.events, stats.callbacks);
         fputc('\n', stderr);
-        if (!cfg.keep_going && (cfg.verbose || failed)) {
+        if (!cfg.keep_going) { /* which events the ops ran inside (issue 12: every one) */
             fprintf(stderr, "chaos: events:");
             for (int t = 0; t < CNET_EVENT__COUNT; t++)
                 fprintf(stderr, " %s=%lu", cnet_event_name((cnet_event_type_t)t),

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Thread_local cnet_loop_t *default_loop;
 
@@ -201,6 +202,9 @@ int cnet_loop_close(cnet_loop_t *loop)
     }
     cnet__free(loop->read_buf);
     cnet__strbuf_free(&loop->text);
+    if (loop->has_reserve)
+        close(loop->reserve_fd);
+    loop->has_reserve = false;
     if (loop == default_loop)
         default_loop = NULL;
     cnet_loop_release(loop); /* the loop's own reference: retains keep the memory */

@@ -19,6 +19,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -66,9 +67,10 @@ struct cnet_server_s {
     unsigned close_pending;  /* 'close' events owed (see the top of the file) */
     cnet__tick_t bind_tick;  /* the deferred bind of a listen on an IP literal */
     cnet__tick_t listening_tick;
-    char *pipe_name;         /* the last listen(path)'s: address() gives it (Node's _pipeName) */
-    size_t pipe_name_len;    /* its length (an abstract name's NULs count) */
-    uv_timer_t *pause_timer; /* pause(msecs), allocated by the first pause */
+    char *pipe_name;           /* the last listen(path)'s: address() gives it (Node's _pipeName) */
+    size_t pipe_name_len;      /* its length (an abstract name's NULs count) */
+    uv_timer_t *pause_timer;   /* pause(msecs), allocated by the first pause */
+    cnet__tick_t reserve_tick; /* takes the loop's spare descriptor back (shed_pending) */
     cnet__abort_listener_t abort;     /* the listen options' signal, until 'close' */
     void *share_ticket;               /* the worker group's shared socket we dup()'d, or NULL */
     struct cnet__ipc_link *ipc_links; /* channels it sent connections over (src/ipc/) */
@@ -159,6 +161,20 @@ static void server_emit(cnet_server_t *srv, const cnet_event_t *ev)
     cnet__server_release(srv);
 }
 
+/* The loop's spare descriptor, taken with its first server (or listen). */
+static void reserve_open(cnet_loop_t *loop)
+{
+    int fd;
+
+    if (loop->has_reserve)
+        return;
+    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        loop->reserve_fd = fd;
+        loop->has_reserve = true;
+    }
+}
+
 int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_server_t **out)
 {
     cnet_server_opts_t o = CNET_SERVER_OPTS_INIT;
@@ -187,6 +203,7 @@ int cnet_server_new(cnet_loop_t *loop, const cnet_server_opts_t *opts, cnet_serv
     cnet_blocklist_retain(o.block_list);
     srv->max_connections = o.max_connections;
     loop->alive++;
+    reserve_open(loop); /* now, while descriptors are likely left (else at listen) */
     *out = srv;
     return 0;
 }
@@ -258,6 +275,23 @@ static bool is_blocked(cnet_server_t *srv, cnet_socket_t *s)
     return true;
 }
 
+static int pause_timer_start(cnet_server_t *srv, unsigned msecs);
+
+/*
+ * No memory for the socket of a connection libuv accepted for us. libuv keeps
+ * that fd and stops polling the listener until uv_accept() is called, so a
+ * plain return would leave the server deaf for good (test_oom found it). Hold
+ * it as pause() does and try again shortly: memory may be back by then, the
+ * next connections wait in the kernel's backlog meanwhile, and nothing spins.
+ */
+static void hold_for_memory(cnet_server_t *srv)
+{
+    srv->flags |= SRV_HELD; /* taken by on_pause_end() */
+    if (pause_timer_start(srv, 100) != 0)
+        cnet__log(CNET_LOG_ERROR, "srv#%u out of memory: not accepting until the next pause()",
+                  srv->id);
+}
+
 /* Takes the connection libuv accepted for us and emits 'connection' (or 'drop'). */
 static void accept_one(cnet_server_t *srv)
 {
@@ -271,6 +305,7 @@ static void accept_one(cnet_server_t *srv)
     so.high_water_mark = srv->opts.high_water_mark;
     if (cnet__socket_alloc(srv->loop, &so, &s) != 0) {
         report_error(srv, CNET_ENOMEM, "accept", CNET__MSG_PLAIN);
+        hold_for_memory(srv);
         return;
     }
     if (srv->flags & SRV_PIPE) {
@@ -338,6 +373,42 @@ static void accept_one(cnet_server_t *srv)
     cnet__socket_release(s);
 }
 
+/*
+ * EMFILE reaches us only when libuv's reserve descriptor is gone: never
+ * opened (none were left when the loop's first stream was made, as for a
+ * listen_fd() then) or taken by another thread (a worker loop) before libuv
+ * could open it again. libuv then calls us again at once for as long as
+ * connections wait: an accept spin (test_emfile found it). Do libuv's trick
+ * with our own spare: free it, accept and close what waits, take it back, so
+ * libuv's next accept() finds the queue empty. Linux gives accept() its
+ * descriptor before it looks at the queue, so that accept() needs the freed
+ * one: the spare is taken back on a tick, once libuv has stopped accepting.
+ */
+static void tick_reserve(cnet__tick_t *t)
+{
+    reserve_open(((cnet_server_t *)t->obj)->loop);
+}
+
+static void shed_pending(cnet_server_t *srv)
+{
+    cnet_loop_t *loop = srv->loop;
+    uv_os_fd_t lfd;
+    int fd;
+
+    if (!loop->has_reserve || uv_fileno(&srv->h.handle, &lfd) != 0)
+        return;
+    close(loop->reserve_fd);
+    loop->has_reserve = false;
+    for (;;) {
+        fd = accept(lfd, NULL, NULL);
+        if (fd >= 0)
+            close(fd);
+        else if (errno != EINTR && errno != ECONNABORTED)
+            break; /* EAGAIN: nothing waits any more */
+    }
+    cnet__tick_embedded(loop, &srv->reserve_tick, tick_reserve, srv, &cnet__server_ref_ops);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     cnet_server_t *srv = server->data;
@@ -345,8 +416,11 @@ static void on_connection(uv_stream_t *server, int status)
 
     if (status < 0) {
         /* EMFILE reaches us only when libuv's reserve fd is gone too (libuv
-         * normally accepts and closes the excess itself, as Node sees it).
-         * Reported as 'error' (accept); the server keeps listening. */
+         * normally accepts and closes the excess itself, as Node sees it):
+         * shed_pending() closes what waits with ours. Reported as 'error'
+         * (accept); the server keeps listening. */
+        if (status == UV_EMFILE || status == UV_ENFILE)
+            shed_pending(srv);
         cnet__errinfo_set(&srv->err, cnet__err_from_uv(status), "accept", NULL, -1, NULL,
                           CNET__MSG_PLAIN);
         memset(&ev, 0, sizeof ev);
@@ -388,16 +462,11 @@ static void pause_stop(cnet_server_t *srv)
     srv->flags &= ~(SRV_PAUSED | SRV_HELD);
 }
 
-int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
+/* (Re)starts the pause timer, made on first use; on_pause_end() accepts a held connection. */
+static int pause_timer_start(cnet_server_t *srv, unsigned msecs)
 {
     int err;
 
-    if (!srv)
-        return CNET_ERR_INVALID_ARG_TYPE;
-    if (!(srv->flags & SRV_LISTENING))
-        return CNET_ERR_SERVER_NOT_RUNNING;
-    if (srv->flags & SRV_PAUSED)
-        return 0; /* Node v0.6: "We're already paused." */
     if (!srv->pause_timer) {
         uv_timer_t *t = cnet__malloc(sizeof *t);
         if (!t)
@@ -413,8 +482,21 @@ int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
         srv->pause_timer = t;
     }
     err = uv_timer_start(srv->pause_timer, on_pause_end, msecs ? msecs : 1000, 0);
-    if (err)
-        return cnet__err_from_uv(err);
+    return err ? cnet__err_from_uv(err) : 0;
+}
+
+int cnet_server_pause(cnet_server_t *srv, unsigned msecs)
+{
+    int err;
+
+    if (!srv)
+        return CNET_ERR_INVALID_ARG_TYPE;
+    if (!(srv->flags & SRV_LISTENING))
+        return CNET_ERR_SERVER_NOT_RUNNING;
+    if (srv->flags & SRV_PAUSED)
+        return 0; /* Node v0.6: "We're already paused." */
+    if ((err = pause_timer_start(srv, msecs)) != 0)
+        return err;
     srv->flags |= SRV_PAUSED;
     return 0;
 }
@@ -486,6 +568,7 @@ static void listen_on_handle(cnet_server_t *srv)
     int err;
 
     srv->h.handle.data = srv;
+    reserve_open(srv->loop);
     err = uv_listen(&srv->h.stream, srv->backlog, on_connection);
     if (err) {
         /* libuv reports EADDRINUSE at listen(); Node calls it "listen" either way. */
@@ -1206,8 +1289,10 @@ int cnet__server_adopt_pending(cnet_server_t *srv, uv_pipe_t *ipc, bool pipe)
     srv->flags |= SRV_HANDLE | (pipe ? SRV_PIPE : 0);
     srv->backlog = 511;
     err = uv_accept((uv_stream_t *)ipc, &srv->h.stream);
-    if (err == 0)
+    if (err == 0) {
+        reserve_open(srv->loop);
         err = uv_listen(&srv->h.stream, srv->backlog, on_connection);
+    }
     if (err) {
         /* Closed without events: the server never listened (its owner releases it). */
         srv->flags &= ~SRV_HANDLE;
