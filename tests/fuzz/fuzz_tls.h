@@ -280,6 +280,8 @@ static void fz_setup(bool is_server)
         SSL_CTX *c = SSL_CTX_new(is_server ? TLS_client_method() : TLS_server_method());
         TLS_FIX_CHECK(c);
         SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+        /* A server that verifies cannot resume without one (an internal_error alert). */
+        SSL_CTX_set_session_id_context(c, (const unsigned char *)"peer", 4);
         /* Sessions are kept by hand (client: TLS 1.3 tickets need the client mode on) or in
          * tickets (server): no state across inputs. */
         SSL_CTX_set_session_cache_mode(c, is_server ? SSL_SESS_CACHE_CLIENT |
@@ -683,6 +685,9 @@ static void fz_peer_open(fz_peer_t *p, unsigned flags)
 static void fz_peer_close(fz_peer_t *p)
 {
     fz_rng_cur = &fz_rng_peer;
+    /* Freed without close_notify, OpenSSL marks the session not resumable: the peer's
+     * next connection (OP resumed connection) should still resume it. */
+    SSL_set_shutdown(p->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
     SSL_free(p->ssl);
     p->ssl = NULL;
     fz_buf_free(&p->q);
