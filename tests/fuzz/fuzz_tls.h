@@ -69,8 +69,9 @@ enum {
 
 enum { OP_FEED, OP_WRITE, OP_SHUTDOWN, OP_NEWCONN, OP_TUNE };
 
-#define FZ_MAX_RECORD (5 + 16384 + 2048) /* the largest record TLS 1.2 allows */
-#define FZ_PLAIN_CAP  (1u << 20)         /* plaintext checked per connection, at most */
+#define FZ_MAX_RECORD      (5 + 16384 + 2048) /* the largest record TLS 1.2 allows */
+#define FZ_PLAIN_CAP       (1u << 20)         /* plaintext checked per connection, at most */
+#define FZ_MAX_CONNECTIONS 4 /* handshakes are the cost of an input: a few per input */
 
 /* ---- deterministic RAND ------------------------------------------------------ */
 
@@ -317,7 +318,8 @@ typedef struct fz_cnet {
     size_t session_len;
     fz_buf_t out; /* mitm: ciphertext not yet delivered to the peer */
     bool keep_out;
-    uint64_t out_hash; /* every byte of ciphertext the engine produced */
+    uint64_t out_hash;    /* every byte of ciphertext the engine produced */
+    unsigned connections; /* new connections this input */
     size_t pending_limit;
 } fz_cnet_t;
 
@@ -623,6 +625,8 @@ static void fz_run_raw(const uint8_t *data, size_t size, fz_cnet_t *c)
             fz_cnet_shutdown(c);
             break;
         case OP_NEWCONN:
+            if (++c->connections > FZ_MAX_CONNECTIONS)
+                break;
             fz_cnet_close(c);
             fz_cnet_start(c, data[0]);
             break;
@@ -930,7 +934,8 @@ static void fz_action(fz_mitm_t *m, unsigned what)
         fz_peer_drive(p, true);
         break;
     case 6:
-        fz_new_connection(m);
+        if (++m->c->connections <= FZ_MAX_CONNECTIONS)
+            fz_new_connection(m);
         break;
     case 7: {
         unsigned char a = (unsigned char)fz_arg(m);
