@@ -857,6 +857,22 @@ static void test_error_queue(void)
     ASSERT_EQ(5, p.s.len); /* "ping" and "x" */
     cnet__tls_engine_free(bad);
     tls_pair_close(&p);
+
+    /* fuzz_tls_server (corpus/tls_server/crash-empty-feed): an empty feed into an engine
+     * that holds no buffer yet was NULL + 0 and memcpy(NULL, .., 0) (UBSan). */
+    test_set_phase("empty feeds: nothing happens, before and after the first bytes");
+    ASSERT_OK(cnet__tls_engine_new(server_ctx, &so, &bad));
+    ASSERT_OK(cnet__tls_engine_feed(bad, NULL, 0));
+    ASSERT_OK(cnet__tls_engine_feed(bad, "", 0));
+    ASSERT_OK(cnet__tls_engine_feed_lent(bad, NULL, 0));
+    ASSERT_OK(cnet__tls_engine_settle(bad));
+    ASSERT_EQ(CNET__TLS_WANT_INPUT, cnet__tls_engine_read(bad, buf, sizeof buf, &n));
+    ASSERT_EQ(0, cnet__tls_engine_pending(bad));
+    ASSERT_OK(cnet__tls_engine_feed(bad, "\x16\x03\x01", 3));
+    ASSERT_OK(cnet__tls_engine_feed(bad, NULL, 0));
+    ASSERT_EQ(CNET__TLS_WANT_INPUT, cnet__tls_engine_read(bad, buf, sizeof buf, &n));
+    ASSERT_EQ(0, ERR_peek_error());
+    cnet__tls_engine_free(bad);
 }
 
 /* ---- keylog ---------------------------------------------------------------------- */

@@ -343,6 +343,10 @@ void cnet__tls_engine_setup_ctx(SSL_CTX *ssl_ctx)
 /* Appends @p n bytes; 0 or CNET_ENOMEM. */
 static int wire_append(wire_t *w, const char *p, size_t n)
 {
+    /* Nothing to add (an empty feed): before the first bytes w->buf is NULL, and
+     * NULL + 0 or memcpy(NULL, p, 0) is undefined behaviour (UBSan, fuzz_tls_server). */
+    if (n == 0)
+        return 0;
     if (w->len == 0)
         w->head = 0;
     if (n > w->cap - w->head - w->len) {
