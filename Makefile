@@ -3,7 +3,8 @@
 #   make demo    install missing Debian packages, build, run the echo server
 #   make test    install missing Debian packages, build, run the test suite
 #
-# More: make asan | tsan | valgrind | bench | abi | format | format-check | clean | help
+# More: make asan | tsan | valgrind | fuzz | bench | abi | format | format-check | clean | help
+# make fuzz: every libFuzzer target (tests/fuzz/fuzz_*.c) for FUZZ_SECONDS each (default 60), in build-fuzz/.
 # make chaos SEEDS=N: N seeds (default 1000) of tests/test_chaos.c under ASan+UBSan, plain then --tls.
 # make soak SOAK_SECONDS=N: tests/soak.c for N s (default 300) each plain, TLS, Unix, under ASan+UBSan.
 # Variables: JOBS (default: nproc), CMAKE_ARGS (extra -D options for every
@@ -117,6 +118,15 @@ soak:
 	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) --tls $(SOAK_ARGS)
 	$(SOAK_ENV) ./$(ASAN_DIR)/tests/cnet_soak --seconds $(SOAK_SECONDS) --unix $(SOAK_ARGS)
+
+# libFuzzer targets (clang), built in build-fuzz/ and run one after another for
+# FUZZ_SECONDS each on their seed corpora (tests/fuzz/run.sh, docs/fuzzing.md);
+# FUZZ_TARGETS="framing isip" picks some.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	$(call deps,build fuzz)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD_JOBS=$(JOBS) bash tests/fuzz/run.sh $(CURDIR)/build-fuzz
 
 # Every compiled test under valgrind memcheck (scripts/valgrind.sh says how).
 valgrind:

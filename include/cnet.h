@@ -862,7 +862,7 @@ typedef struct cnet_listen_opts {
     const char *host;  /* NULL or "": "::" dual-stack, else 0.0.0.0; names are resolved */
     const char *path;  /* a Unix socket path instead of host/port (the path wins over a port:
                         * Node would listen on a given port, but C cannot tell 0 from none) */
-    int backlog;       /* 0: 511 */
+    int backlog;       /* 0: 511; negative: CNET_ERR_OUT_OF_RANGE (node passes it to listen(2)) */
     bool ipv6_only;    /* with an IPv6 host ("::"): no IPv4. Ignored without a host, as Node */
     bool readable_all; /* path: add read permission for all users to the socket file */
     bool writable_all; /* path: add write permission for all users to the socket file */
@@ -926,6 +926,7 @@ typedef struct cnet_listen_opts {
  *   CNET_ERR_INVALID_ARG_VALUE (an empty path, path_len without a path, a
  *   filesystem path_len holding a NUL, readable_all or writable_all with an
  *   abstract name), CNET_EINVAL (an abstract name off Linux),
+ *   CNET_ERR_OUT_OF_RANGE (a negative backlog),
  *   CNET_ERR_SERVER_ALREADY_LISTEN, CNET_ERR_INVALID_ARG_TYPE, CNET_ENOMEM,
  *   or the chmod's error for readable_all / writable_all (Node throws it,
  *   syscall "uv_pipe_chmod"; the socket file is removed again).

@@ -61,6 +61,14 @@ wait_for() { # wait_for PID: waits for it, returns its status
 [ $? -eq 2 ] && pass "bad option: exit 2" || fail "bad option: exit code"
 "$nc" -w 0 127.0.0.1 1 2>/dev/null
 [ $? -eq 2 ] && pass "-w 0: exit 2" || fail "-w 0: exit code"
+# found by tests/fuzz/fuzz_cnetcat_options: "nan" passed the "> 0" check and
+# became a garbage timeout (an undefined conversion)
+for t in nan -nan NaNms; do
+    "$nc" -w "$t" 127.0.0.1 1 2>/dev/null
+    [ $? -eq 2 ] && pass "-w $t: exit 2" || fail "-w $t: exit code"
+    "$nc" -i "$t" 127.0.0.1 1 2>/dev/null
+    [ $? -eq 2 ] && pass "-i $t: exit 2" || fail "-i $t: exit code"
+done
 "$nc" --send-only --recv-only 127.0.0.1 1 2>/dev/null
 [ $? -eq 2 ] && pass "--send-only with --recv-only: exit 2" || fail "exclusive options"
 

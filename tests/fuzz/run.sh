@@ -7,6 +7,10 @@
 #   FUZZ_SECONDS=30   seconds per fuzzer
 #   FUZZ_JOBS=1       parallel fuzzing processes per fuzzer (libFuzzer -fork)
 #   CC=clang          compiler (must be clang: libFuzzer)
+#   FUZZ_TARGETS="framing isip"   only these (default: every tests/fuzz/fuzz_*.c)
+#
+# Every tests/fuzz/fuzz_<name>.c is a target (CMakeLists.txt refuses one
+# without its cnet_add_fuzzer line); its seeds are tests/fuzz/corpus/<name>/.
 #
 # New inputs libFuzzer finds go to <build-dir>/corpus/<name>, not into the
 # checked-in seeds; a failing input is saved as <build-dir>/artifacts/<name>/crash-*
@@ -21,15 +25,30 @@ jobs=${FUZZ_JOBS:-1}
 cc=${CC:-clang}
 
 cmake -S "$here" -B "$build" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)"
+cmake --build "$build" -j "${FUZZ_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 failed=()
-for name in decoder encoder blocklist; do
+if [ -n "${FUZZ_TARGETS:-}" ]; then
+    read -r -a names <<<"$FUZZ_TARGETS"
+else
+    names=()
+    for f in "$here"/fuzz_*.c; do
+        f=${f##*/fuzz_}
+        names+=("${f%.c}")
+    done
+fi
+
+for name in "${names[@]}"; do
     bin=$build/fuzz_$name
     work=$build/corpus/$name
     artifacts=$build/artifacts/$name
     mkdir -p "$work" "$artifacts"
+    [ -d "$here/corpus/$name" ] || { echo "fuzz_$name: no seed corpus $here/corpus/$name" >&2; exit 1; }
     extra=()
+    # An optional libFuzzer dictionary: tests/fuzz/<name>.dict.
+    if [ -f "$here/$name.dict" ]; then
+        extra+=(-dict="$here/$name.dict")
+    fi
     if [ "$jobs" -gt 1 ]; then
         extra+=(-fork="$jobs")
     fi

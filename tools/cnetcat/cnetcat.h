@@ -43,9 +43,20 @@ typedef struct nc_opts {
     const char *path; /* -U */
 } nc_opts_t;
 
-/* options.c: fills @p o; prints the reason and returns NC_EXIT_USAGE on bad input,
- * -1 to go on, 0 after --help / --version. */
-int nc_parse_options(int argc, char **argv, nc_opts_t *o);
+/*
+ * options.c: fills @p o; prints the reason and returns NC_EXIT_USAGE on bad input,
+ * -1 to go on, 0 after --help / --version. A pure function of its arguments
+ * (tests/fuzz/fuzz_cnetcat_options.c calls it many times per process): it
+ * never exits, prints only to @p io's streams and reads files only through
+ * @p io->open; on a return >= 0 it has freed what it allocated. NULL @p io,
+ * or NULL fields: stdout, stderr and fopen(path, "r").
+ */
+typedef struct nc_parse_io {
+    FILE *out, *err;
+    FILE *(*open)(const char *path, void *arg);
+    void *arg;
+} nc_parse_io_t;
+int nc_parse_options(int argc, char **argv, nc_opts_t *o, const nc_parse_io_t *io);
 void nc_free_options(nc_opts_t *o);
 
 /* Messages to stderr: "cnetcat: <text>." as ncat's "Ncat: <text>." */

@@ -819,7 +819,7 @@ static void start_progress(void)
 
 int main(int argc, char **argv)
 {
-    int rc = nc_parse_options(argc, argv, &g.o);
+    int rc = nc_parse_options(argc, argv, &g.o, NULL);
     if (rc >= 0)
         return rc;
 

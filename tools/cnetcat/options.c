@@ -31,15 +31,20 @@ const char *nc_strerror(int code, char *buf, size_t size)
     return buf;
 }
 
+/* The parser's streams and file opener (nc_parse_io_t), set per call. */
+static FILE *out_f, *err_f;
+static FILE *(*open_fn)(const char *path, void *arg);
+static void *open_arg;
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...)
 {
     va_list ap;
-    fputs("cnetcat: ", stderr);
+    fputs("cnetcat: ", err_f);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vfprintf(err_f, fmt, ap);
     va_end(ap);
-    fputs(" QUITTING.\n", stderr);
+    fputs(" QUITTING.\n", err_f);
     return NC_EXIT_USAGE;
 }
 
@@ -51,7 +56,8 @@ static int parse_time(const char *s, uint64_t *ms)
     double v = strtod(s, &end);
     double scale = 1000;
 
-    if (end == s || errno || v <= 0)
+    /* !(v > 0), not v <= 0: "nan" must fail here too (converting it is undefined). */
+    if (end == s || errno || !(v > 0))
         return -1;
     if (strcmp(end, "ms") == 0)
         scale = 1;
@@ -120,7 +126,7 @@ static int add_specs(cnet_blocklist_t **list, const char *specs)
     for (char *t = copy ? strtok_r(copy, ", \t", &save) : NULL; t && !err;
          t = strtok_r(NULL, ", \t", &save))
         if ((err = add_spec(list, t)) != 0)
-            fprintf(stderr, "cnetcat: Invalid address or range \"%s\".", t);
+            fprintf(err_f, "cnetcat: Invalid address or range \"%s\".", t);
     free(copy);
     return err;
 }
@@ -128,7 +134,7 @@ static int add_specs(cnet_blocklist_t **list, const char *specs)
 /* A file of specs: one or more per line, '#' starts a comment. */
 static int add_spec_file(cnet_blocklist_t **list, const char *path)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = open_fn ? open_fn(path, open_arg) : fopen(path, "r");
     char line[1024];
     int err = 0;
 
@@ -144,7 +150,7 @@ static int add_spec_file(cnet_blocklist_t **list, const char *path)
     return err;
 }
 
-static void print_help(void)
+static void print_help(FILE *out)
 {
     fputs("Usage: cnetcat [options] [hostname] [port]\n"
           "\n"
@@ -191,7 +197,7 @@ static void print_help(void)
           "\n"
           "Hosts for --allow/--deny: IPv4 or IPv6 addresses and CIDR ranges (10.0.0.0/8).\n"
           "See the cnetcat(1) manpage for full options, descriptions and usage examples\n",
-          stdout);
+          out);
 }
 
 enum {
@@ -256,7 +262,23 @@ static const struct option long_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-int nc_parse_options(int argc, char **argv, nc_opts_t *o)
+static int parse(int argc, char **argv, nc_opts_t *o);
+
+int nc_parse_options(int argc, char **argv, nc_opts_t *o, const nc_parse_io_t *io)
+{
+    int rc;
+
+    out_f = io && io->out ? io->out : stdout;
+    err_f = io && io->err ? io->err : stderr;
+    open_fn = io ? io->open : NULL;
+    open_arg = io ? io->arg : NULL;
+    rc = parse(argc, argv, o);
+    if (rc >= 0)
+        nc_free_options(o); /* nothing to run: leave nothing behind */
+    return rc;
+}
+
+static int parse(int argc, char **argv, nc_opts_t *o)
 {
     int c, err;
 
@@ -265,7 +287,9 @@ int nc_parse_options(int argc, char **argv, nc_opts_t *o)
     o->source_port = -1;
     o->port = -1;
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: glibc then forgets the rest of a "-hl" cluster a previous
+     * call stopped in (its pointer into that call's argv). */
+    optind = 0;
     while ((c = getopt_long(argc, argv, "46UCc:e:m:ho:x:i:p:s:lknvw:z", long_opts, NULL)) != -1) {
         switch (c) {
         case '4':
@@ -291,7 +315,7 @@ int nc_parse_options(int argc, char **argv, nc_opts_t *o)
                 return usage_error("Invalid maximum number of connections \"%s\".", optarg);
             break;
         case 'h':
-            print_help();
+            print_help(out_f);
             return 0;
         case 'o':
             o->output = optarg;
@@ -389,13 +413,13 @@ int nc_parse_options(int argc, char **argv, nc_opts_t *o)
             o->ssl = true;
             break;
         case OPT_VERSION:
-            printf("cnetcat: Version %s ( cnet, libuv %s )\n", CNET_VERSION_STRING, uv_version_string());
+            fprintf(out_f, "cnetcat: Version %s ( cnet, libuv %s )\n", CNET_VERSION_STRING, uv_version_string());
             return 0;
         default:
             if (optopt && strchr("cemoxipsw", optopt))
-                fprintf(stderr, "cnetcat: option requires an argument -- '%c'\n", optopt);
+                fprintf(err_f, "cnetcat: option requires an argument -- '%c'\n", optopt);
             else
-                fprintf(stderr, "cnetcat: unrecognized option '%s'\n", argv[optind - 1]);
+                fprintf(err_f, "cnetcat: unrecognized option '%s'\n", argv[optind - 1]);
             return usage_error("Try `--help' or man(1) cnetcat for more information, usage "
                                "options and help.");
         }
