@@ -69,6 +69,9 @@ for t in nan -nan NaNms; do
     "$nc" -i "$t" 127.0.0.1 1 2>/dev/null
     [ $? -eq 2 ] && pass "-i $t: exit 2" || fail "-i $t: exit code"
 done
+# a host file that is no text (NUL bytes) is refused, not read for ever
+timeout 10 "$nc" -l --allowfile /dev/zero 127.0.0.1 0 2>/dev/null
+[ $? -eq 2 ] && pass "--allowfile /dev/zero: exit 2" || fail "--allowfile /dev/zero: exit code"
 "$nc" --send-only --recv-only 127.0.0.1 1 2>/dev/null
 [ $? -eq 2 ] && pass "--send-only with --recv-only: exit 2" || fail "exclusive options"
 

@@ -126,25 +126,37 @@ static int add_specs(cnet_blocklist_t **list, const char *specs)
     for (char *t = copy ? strtok_r(copy, ", \t", &save) : NULL; t && !err;
          t = strtok_r(NULL, ", \t", &save))
         if ((err = add_spec(list, t)) != 0)
-            fprintf(err_f, "cnetcat: Invalid address or range \"%s\".", t);
+            fprintf(err_f, "cnetcat: Invalid address or range \"%s\".\n", t);
     free(copy);
     return err;
 }
 
-/* A file of specs: one or more per line, '#' starts a comment. */
+/* A file of specs: one or more per line, '#' starts a comment. A NUL byte or
+ * a line longer than any list of specs is refused: that is no host file, and
+ * /dev/zero would otherwise be read for ever. */
 static int add_spec_file(cnet_blocklist_t **list, const char *path)
 {
     FILE *f = open_fn ? open_fn(path, open_arg) : fopen(path, "r");
-    char line[1024];
-    int err = 0;
+    char line[4096];
+    size_t n = 0;
+    int c = 0, err = 0;
 
     if (!f)
         return -errno;
     if (!*list && cnet_blocklist_new(list) != 0)
         err = CNET_ENOMEM;
-    while (!err && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "#\r\n")] = '\0';
-        err = add_specs(list, line);
+    while (!err && c != EOF) {
+        c = getc(f);
+        if (c == '\0' || (n == sizeof line - 1 && c != '\n' && c != EOF)) {
+            err = CNET_EINVAL;
+        } else if (c == '\n' || c == EOF) {
+            line[n] = '\0';
+            line[strcspn(line, "#\r")] = '\0';
+            err = add_specs(list, line);
+            n = 0;
+        } else {
+            line[n++] = (char)c;
+        }
     }
     fclose(f);
     return err;
