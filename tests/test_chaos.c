@@ -1306,8 +1306,11 @@ static void srv_ev(cnet_server_t *srv, const cnet_event_t *ev, void *arg)
             violation("events", "srv#%u 'drop' without maxConnections", r->id);
         if (!ev->reason || strcmp(ev->reason, "maxConnections") != 0)
             violation("events", "srv#%u 'drop' for %s", r->id, ev->reason ? ev->reason : "(none)");
-        if (!ev->local || !ev->remote)
-            violation("events", "srv#%u 'drop' without its endpoints", r->id);
+        /* As node's: the local endpoint always; the remote one only while the peer
+         * is still connected (a peer that reset before the drop has no name: node's
+         * remoteAddress is then undefined). */
+        if (!ev->local)
+            violation("events", "srv#%u 'drop' without its local endpoint", r->id);
         break;
     case CNET_EVENT_SECURE_CONNECTION:
     case CNET_EVENT_TLS_CLIENT_ERROR: {
