@@ -807,6 +807,9 @@ typedef struct cnet_server_opts {
  * net.createServer(): a new server on @p loop (NULL: the thread's default).
  * Emits: 'listening', 'connection', 'drop', 'error', 'close' (and, with
  * opts->tls, 'secureConnection', 'tlsClientError').
+ * The loop's first server opens one spare descriptor (/dev/null, O_CLOEXEC),
+ * held until cnet_loop_close(): at EMFILE during accept it is freed to accept
+ * and close the waiting connections, so the listener never spins.
  * @return 0, CNET_ENOMEM, CNET_ERR_INVALID_ARG_TYPE (out is NULL),
  *   CNET_ERR_INVALID_ARG_VALUE (options struct),
  *   CNET_ERR_TLS_ALPN_CALLBACK_WITH_PROTOCOLS (alpn_callback with a context
